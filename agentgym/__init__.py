@@ -1,0 +1,32 @@
+"""agentgym: the standard LLM-agent benchmarks as one Gymnasium suite, and the baseline agents.
+
+``import agentgym`` registers every env id with gymnasium::
+
+    import gymnasium, agentgym
+    env = gymnasium.make("agentgym/Game24-v0")
+
+(``gymnasium.register_envs(agentgym)`` and ``gymnasium.make("agentgym:agentgym/Game24-v0")`` work too.)
+Heavy modules load lazily: :func:`evaluate` imports the runner on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agentgym.registry import register_envs
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "evaluate", "register_envs"]
+
+if TYPE_CHECKING:
+    from agentgym.runner import evaluate
+
+register_envs()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "evaluate":
+        from agentgym.runner import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'agentgym' has no attribute {name!r}")

@@ -1,0 +1,161 @@
+"""The ``Agent`` interface: turns observations into actions, using a :class:`~agentgym.policies.Policy`.
+
+Agents see the gymnasium observation and info, and an :class:`EpisodeContext` (which env, which task, and the
+env's expert for scripted play); they hold no benchmark code beyond prompts. ``act`` is async so that the
+runner can play many episodes at once and hand the policy their prompts together.
+
+Writing your own agent::
+
+    from agentgym.agent import Agent, AgentStep
+
+    class EchoAgent(Agent):
+        name = "echo"
+
+        async def act(self, observation, info):
+            completion = (await self.policy.agenerate([self.request(observation)]))[0]
+            return AgentStep(action=completion.text.strip(), response=completion.text)
+
+    agentgym.evaluate("agentgym/Game24-v0", agent=EchoAgent, policy="random", limit=5)
+
+or from the CLI: ``agentgym run game24 --agent my_pkg.my_module:EchoAgent``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from agentgym.policies.base import Completion, Policy, Request, Sampling
+
+
+@dataclass
+class EpisodeContext:
+    """What an agent knows about its episode besides observations.
+
+    Attributes:
+        env_id: the gymnasium id being played.
+        env_name: the benchmark's short name (``info["env_name"]``), for choosing prompts.
+        task_id: the task being played.
+        expert_action: async callable returning the env's expert action from the current state.
+    """
+
+    env_id: str
+    env_name: str
+    task_id: str
+    expert_action: Callable[[], Awaitable[str | None]]
+
+
+@dataclass
+class AgentStep:
+    """An agent's decision for one step.
+
+    Attributes:
+        action: the action string sent to the env.
+        response: the raw policy output it came from (``None`` for scripted agents).
+        usage: token counts and latency of the policy calls made for this step.
+    """
+
+    action: str
+    response: str | None = None
+    usage: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Agent(ABC):
+    """Base class of agents. One instance plays one episode at a time; the runner makes one per episode.
+
+    Args:
+        policy: the policy behind the agent.
+        **settings: agent settings (``--agent-arg KEY=VALUE`` on the CLI); unknown keys raise ``TypeError``.
+    """
+
+    #: The agent's name, as ``--agent`` spells it.
+    name: ClassVar[str] = "agent"
+
+    def __init__(self, policy: Policy, **settings: Any) -> None:
+        """Keep the policy; subclasses declare their settings as keyword arguments."""
+        if settings:
+            raise TypeError(f"{type(self).__name__} got unknown settings {sorted(settings)}")
+        self.policy = policy
+        self.context: EpisodeContext | None = None
+
+    def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
+        """Start a new episode (called after ``env.reset``)."""
+        self.context = context
+
+    @abstractmethod
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        """Return the next action given the latest observation and info."""
+
+    def request(self, content: str, *, sampling: Sampling | None = None) -> Request:
+        """Build a one-message request carrying this episode's oracle (for scripted policies)."""
+        oracle = self.context.expert_action if self.context else None
+        return Request([{"role": "user", "content": content}], sampling or Sampling(), oracle=oracle)
+
+    def config(self) -> dict[str, Any]:
+        """Return the settings that identify this agent in run records."""
+        return {"name": self.name}
+
+
+def _usage(completion: Completion) -> list[dict[str, Any]]:
+    return [completion.usage()]
+
+
+class ExpertAgent(Agent):
+    """Plays the env's scripted expert (``env.unwrapped.expert_action()``); the policy is not used."""
+
+    name = "expert"
+
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        """Return the expert's next action (an empty, invalid action if the expert has none)."""
+        assert self.context is not None, "reset() first"  # noqa: S101  (a bug in the caller, not user input)
+        return AgentStep(action=await self.context.expert_action() or "")
+
+
+class DirectAgent(Agent):
+    """Asks the policy for the next action given the latest observation; the first non-empty line is the action.
+
+    The simplest LLM agent (no history, no reasoning): a smoke test for policies, and with ``--policy random``
+    a random baseline (it offers ``info["admissible_actions"]`` as choices when the env lists them).
+    """
+
+    name = "direct"
+
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        """Query the policy once and take the first non-empty line of its answer."""
+        request = self.request(observation)
+        request.choices = info.get("admissible_actions")
+        completion = (await self.policy.agenerate([request]))[0]
+        lines = [line.strip() for line in completion.text.splitlines() if line.strip()]
+        return AgentStep(action=lines[0] if lines else "", response=completion.text, usage=_usage(completion))
+
+
+#: Built-in agents by name; values are classes or lazy ``"module:Class"`` strings.
+AGENTS: dict[str, type[Agent] | str] = {"expert": ExpertAgent, "direct": DirectAgent}
+
+
+def resolve_agent(spec: str | type[Agent]) -> type[Agent]:
+    """Return the agent class for a name (``"expert"``), a ``"module:Class"`` path, or a class.
+
+    Raises:
+        ValueError: for an unknown name or a path that does not name an :class:`Agent` subclass.
+    """
+    if isinstance(spec, type):
+        target: type[Agent] | str = spec
+    elif spec in AGENTS:
+        target = AGENTS[spec]
+    elif ":" in spec:
+        target = spec
+    else:
+        raise ValueError(f"unknown agent {spec!r}; known: {', '.join(sorted(AGENTS))}, or 'module:Class'")
+    if isinstance(target, str):
+        module_name, _, attr = target.partition(":")
+        try:
+            target = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as e:
+            raise ValueError(f"cannot load agent {target!r}: {e}") from e
+    if not (isinstance(target, type) and issubclass(target, Agent)):
+        raise ValueError(f"{spec!r} is not an agentgym.agent.Agent subclass")
+    return target

@@ -1,0 +1,142 @@
+"""Where benchmark data lives, and ``agentgym data download``: fetch official files, verify their sha256.
+
+Data is looked for in ``$AGENTGYM_DATA`` when that is set (a folder laid out like the project's shared
+test data: ``game24/24.csv``, ``alfworld/...``), else in a per-user cache (``$XDG_CACHE_HOME/agentgym/data``,
+by default ``~/.cache/agentgym/data``). Nothing is downloaded implicitly: envs raise :class:`DataNotFound`
+with the command to run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentgym.error import ChecksumMismatch, DataNotFound
+
+DATA_ENV_VAR = "AGENTGYM_DATA"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One official file: where to fetch it, where it goes under the data root, and its sha256."""
+
+    url: str
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A benchmark's data: its files and an optional step that unpacks them after download."""
+
+    name: str
+    description: str
+    files: tuple[RemoteFile, ...]
+    unpack: Callable[[Path], None] | None = field(default=None, compare=False)
+
+
+DATASETS: dict[str, Dataset] = {
+    "game24": Dataset(
+        name="game24",
+        description="The 1,362 Game-of-24 puzzles ranked by human solve time (Tree-of-Thoughts repository).",
+        files=(
+            RemoteFile(
+                url="https://raw.githubusercontent.com/princeton-nlp/tree-of-thought-llm/master/src/tot/data/24/24.csv",
+                path="game24/24.csv",
+                sha256="b9f12b3e36d987a3c714c4cef17d89a137d7c59da26532fcfb93b4821d8111b5",
+            ),
+        ),
+    ),
+}
+
+
+def data_root() -> Path:
+    """Return the folder data is read from and downloaded to."""
+    configured = os.environ.get(DATA_ENV_VAR)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "agentgym" / "data"
+
+
+def cache_dir(*parts: str) -> Path:
+    """Return (and create) a writable per-user cache folder for derived files (unpacked games, indexes)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    path = Path(base, "agentgym", "cache", *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def find(relative_path: str) -> Path | None:
+    """Return the path of a data file under :func:`data_root` if it exists, else ``None``."""
+    path = data_root() / relative_path
+    return path if path.exists() else None
+
+
+def require(relative_path: str, dataset: str) -> Path:
+    """Return the path of a data file, or raise :class:`DataNotFound` saying how to get it."""
+    path = find(relative_path)
+    if path is None:
+        raise DataNotFound(
+            f"{relative_path} was not found under {data_root()}: run `agentgym data download {dataset}` "
+            f"(or set {DATA_ENV_VAR} to a folder that has it)"
+        )
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    """Return the hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(name: str, *, force: bool = False) -> list[Path]:
+    """Fetch dataset ``name`` into :func:`data_root`, verifying every file's sha256.
+
+    Files already present with the right checksum are kept unless ``force``. A file is written to a
+    temporary name and moved into place only once its checksum matches, so an interrupted or corrupted
+    download never leaves a file that looks valid.
+
+    Raises:
+        KeyError: for an unknown dataset name.
+        ChecksumMismatch: when a fetched file's sha256 differs from the pinned one.
+    """
+    if name not in DATASETS:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+    dataset = DATASETS[name]
+    root = data_root()
+    written = []
+    for remote in dataset.files:
+        target = root / remote.path
+        if target.exists() and not force and sha256_of(target) == remote.sha256:
+            written.append(target)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
+            tmp_path = Path(tmp.name)
+            try:
+                with urllib.request.urlopen(remote.url, timeout=60) as response:  # noqa: S310  (pinned URLs)
+                    shutil.copyfileobj(response, tmp)
+            except BaseException:
+                tmp_path.unlink(missing_ok=True)
+                raise
+        actual = sha256_of(tmp_path)
+        if actual != remote.sha256:
+            tmp_path.unlink(missing_ok=True)
+            raise ChecksumMismatch(
+                f"{remote.url} has sha256 {actual}, expected {remote.sha256}; the file was not installed"
+            )
+        tmp_path.replace(target)
+        written.append(target)
+    if dataset.unpack is not None:
+        dataset.unpack(root)
+    return written

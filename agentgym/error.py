@@ -1,0 +1,51 @@
+"""The exceptions agentgym raises: one root, :class:`Error`, and a subclass per kind of failure."""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+    """Root of every agentgym exception."""
+
+
+class DependencyNotInstalled(Error, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is not installed: run `pip install 'agentgym[{extra}]'`")
+        self.package = package
+        self.extra = extra
+
+
+class DataNotFound(Error, FileNotFoundError):
+    """A benchmark's data files are not where agentgym looks for them."""
+
+
+class ChecksumMismatch(Error):
+    """A downloaded or supplied file does not have the expected sha256."""
+
+
+class TaskNotFound(Error, KeyError):
+    """A reset option names a task, split or index the env does not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ResetNeeded(Error):
+    """``step`` or ``expert_action`` was called before ``reset``."""
+
+
+class EnvCrashed(Error):
+    """The simulator behind an env died or stopped answering; the env must be rebuilt."""
+
+
+class WorkerCrashed(Error):
+    """An env worker process died or timed out; the runner restarts it and retries the episode."""
+
+
+class PolicyError(Error):
+    """A policy (LLM backend) could not produce completions."""
+
+
+class RunConfigMismatch(Error):
+    """An output folder holds a run with another configuration than the one asked to resume."""

@@ -1,0 +1,126 @@
+"""The batch-first ``Policy`` interface: the LLM (or script) behind an agent.
+
+A policy turns a batch of :class:`Request` objects (a chat each) into :class:`Completion` objects, in the same
+order. Backends implement :meth:`Policy.generate` (blocking) and may override :meth:`Policy.agenerate` (the
+runner's many concurrent episodes await it; the default runs ``generate`` in a thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: A chat message, ``{"role": "system" | "user" | "assistant", "content": "..."}``.
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding settings of one request.
+
+    Attributes:
+        temperature: 0 is greedy.
+        top_p: nucleus sampling mass.
+        max_tokens: new tokens at most.
+        stop: strings that end the completion (not included in it).
+        n: completions per request (``Completion.texts``).
+        seed: sampling seed, where the backend supports one.
+    """
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 256
+    stop: tuple[str, ...] = ()
+    n: int = 1
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        """Validate ranges and normalise ``stop`` to a tuple."""
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.max_tokens < 1 or self.n < 1:
+            raise ValueError(f"max_tokens and n must be >= 1, got {self.max_tokens} and {self.n}")
+        object.__setattr__(self, "stop", tuple(self.stop))
+
+
+@dataclass
+class Request:
+    """One prompt for a policy.
+
+    Attributes:
+        messages: the chat so far.
+        sampling: decoding settings.
+        choices: if given, the completion must be one of these strings (admissible actions); backends that
+            can constrain decoding do, others pick the closest (documented per backend).
+        oracle: the episode's expert, for scripted policies (``ExpertPolicy``); LLM backends ignore it.
+    """
+
+    messages: list[Message]
+    sampling: Sampling = field(default_factory=Sampling)
+    choices: list[str] | None = None
+    oracle: Callable[[], Awaitable[str | None]] | None = None
+
+
+@dataclass
+class Completion:
+    """A policy's answer to one request.
+
+    Attributes:
+        texts: ``sampling.n`` completions (``text`` is the first).
+        input_tokens: prompt tokens, where the backend counts them.
+        output_tokens: generated tokens over all ``texts``, where counted.
+        latency_s: seconds from request to answer.
+        stop_reason: why generation ended (``"stop"``, ``"length"``, ...), where known.
+    """
+
+    texts: list[str]
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_s: float = 0.0
+    stop_reason: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The first completion."""
+        return self.texts[0] if self.texts else ""
+
+    def usage(self) -> dict[str, Any]:
+        """Return token counts and latency, as trajectories record them."""
+        record = asdict(self)
+        del record["texts"]
+        return record
+
+
+class Policy(ABC):
+    """Batch-first text generator.
+
+    Subclasses implement :meth:`generate`; they should create heavy clients lazily so that a policy can be
+    pickled into worker processes.
+    """
+
+    #: Backend name, as ``--policy`` spells it.
+    name: str = "policy"
+
+    @abstractmethod
+    def generate(self, requests: Sequence[Request]) -> list[Completion]:
+        """Return one :class:`Completion` per request, in the order of ``requests``."""
+
+    async def agenerate(self, requests: Sequence[Request]) -> list[Completion]:
+        """Async :meth:`generate`; the default runs it in a worker thread."""
+        return await asyncio.to_thread(self.generate, requests)
+
+    def chat(self, messages: list[Message], **sampling: Any) -> str:
+        """Convenience: complete one chat and return the text."""
+        return self.generate([Request(messages, Sampling(**sampling))])[0].text
+
+    def config(self) -> dict[str, Any]:
+        """Return the settings that identify this policy in run records."""
+        return {"backend": self.name}
+
+    def close(self) -> None:  # noqa: B027  (optional hook)
+        """Release models, servers or connections."""

@@ -1,0 +1,68 @@
+"""Scripted policies: ``ExpertPolicy`` (answers with the env's expert action) and ``RandomPolicy``."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from agentgym.error import PolicyError
+from agentgym.policies.base import Completion, Policy, Request
+
+
+class ExpertPolicy(Policy):
+    """Answers every request with the episode's expert action (``env.unwrapped.expert_action()``).
+
+    Any agent can run on it, which makes it the 100%-solvable sanity check of an agent's plumbing and the
+    source of expert trajectories. Requests must carry an ``oracle`` (the runner sets it).
+    """
+
+    name = "expert"
+
+    async def agenerate(self, requests: Sequence[Request]) -> list[Completion]:
+        """Await each request's oracle."""
+        completions = []
+        for request in requests:
+            if request.oracle is None:
+                raise PolicyError("ExpertPolicy needs requests with an oracle (the runner provides one)")
+            start = time.perf_counter()
+            action = await request.oracle()
+            completions.append(Completion([action or ""], latency_s=time.perf_counter() - start))
+        return completions
+
+    def generate(self, requests: Sequence[Request]) -> list[Completion]:
+        """Blocking :meth:`agenerate` (must not be called from a running event loop)."""
+        return asyncio.run(self.agenerate(requests))
+
+
+class RandomPolicy(Policy):
+    """Picks uniformly among a request's ``choices``; without choices, a few words of the last message.
+
+    Args:
+        seed: seed of the policy's own random generator (runs are reproducible for a fixed request order).
+    """
+
+    name = "random"
+
+    def __init__(self, seed: int = 0) -> None:
+        """Create the generator."""
+        self.seed = seed
+        self._rng = random.Random(seed)
+
+    def generate(self, requests: Sequence[Request]) -> list[Completion]:
+        """Return one random completion per request (``sampling.n`` of them each)."""
+        return [Completion([self._one(r) for _ in range(r.sampling.n)]) for r in requests]
+
+    def _one(self, request: Request) -> str:
+        if request.choices:
+            return self._rng.choice(request.choices)
+        words = request.messages[-1]["content"].split() if request.messages else []
+        if not words:
+            return ""
+        return " ".join(self._rng.choice(words) for _ in range(self._rng.randint(1, 4)))
+
+    def config(self) -> dict[str, Any]:
+        """Backend name and seed."""
+        return {"backend": self.name, "seed": self.seed}

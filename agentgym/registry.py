@@ -1,0 +1,71 @@
+"""Registers every agentgym env id with gymnasium (``import agentgym`` calls :func:`register_envs`).
+
+Entry points are ``"module:Class"`` strings, so registering imports no benchmark code: a benchmark's
+dependencies load only when its env is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """One registered env id.
+
+    Attributes:
+        env_id: the gymnasium id, ``agentgym/<Name>-v<N>``.
+        entry_point: ``"module:Class"`` of the env.
+        max_episode_steps: the step cap the papers use (overridable in ``gymnasium.make``).
+        short_name: the name the CLI accepts (``agentgym run game24``).
+        extra: the pip extra the env needs (``None`` for the core install).
+        kwargs: default constructor arguments.
+    """
+
+    env_id: str
+    entry_point: str
+    max_episode_steps: int
+    short_name: str
+    extra: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+ENVS: tuple[EnvEntry, ...] = (
+    EnvEntry("agentgym/Game24-v0", "agentgym.envs.game24.env:Game24Env", 20, "game24"),
+    EnvEntry("agentgym/Game24OneShot-v0", "agentgym.envs.game24.env:Game24Env", 1, "game24-oneshot"),
+)
+
+
+def register_envs() -> None:
+    """Register every env of :data:`ENVS` with gymnasium (idempotent)."""
+    for entry in ENVS:
+        if entry.env_id in gymnasium.registry:
+            continue
+        gymnasium.register(
+            id=entry.env_id,
+            entry_point=entry.entry_point,
+            max_episode_steps=entry.max_episode_steps,
+            kwargs=dict(entry.kwargs),
+        )
+
+
+def resolve_env_id(name: str) -> str:
+    """Map a CLI name (``game24``, ``Game24-v0`` or a full id) to a registered env id.
+
+    Raises:
+        KeyError: naming the known short names when nothing matches.
+    """
+    by_name = {e.short_name: e.env_id for e in ENVS}
+    candidates = (name, by_name.get(name.lower(), ""), f"agentgym/{name}")
+    for candidate in candidates:
+        if candidate in gymnasium.registry:
+            return candidate
+    raise KeyError(f"unknown env {name!r}; known: {', '.join(sorted(by_name))} (or any registered gymnasium id)")
+
+
+def entry_for(env_id: str) -> EnvEntry | None:
+    """Return the registration entry of an agentgym env id, or ``None`` for other ids."""
+    return next((e for e in ENVS if e.env_id == env_id), None)

@@ -1,0 +1,1 @@
+"""Baseline agents (installed as ``agentgym.baselines``)."""

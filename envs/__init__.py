@@ -1,0 +1,1 @@
+"""The benchmarks, one subpackage each (installed as ``agentgym.envs``)."""

@@ -1,0 +1,1 @@
+"""Game of 24 (installed as ``agentgym.envs.game24``)."""

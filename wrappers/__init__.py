@@ -1,0 +1,1 @@
+"""Gymnasium wrappers any agentgym env can take (installed as ``agentgym.wrappers``)."""
