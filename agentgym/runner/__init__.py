@@ -1,0 +1,1 @@
+"""The runner: many episodes in parallel, trajectories on disk, resumable runs."""
