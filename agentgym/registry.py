@@ -23,6 +23,9 @@ class EnvEntry:
         short_name: the name the CLI accepts (``agentgym run game24``).
         extra: the pip extra the env needs (``None`` for the core install).
         kwargs: default constructor arguments.
+        worker_episodes: the runner recycles an env worker process after this many episodes (``None``: never),
+            for envs whose dependencies leak memory per task.
+        worker_memory_mb: the runner recycles a worker whose resident memory exceeds this (``None``: never).
     """
 
     env_id: str
@@ -31,6 +34,8 @@ class EnvEntry:
     short_name: str
     extra: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    worker_episodes: int | None = None
+    worker_memory_mb: int | None = None
 
 
 ENVS: tuple[EnvEntry, ...] = (
