@@ -110,12 +110,12 @@ class ExpertAgent(Agent):
 
     async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
         """Return the expert's next action (an empty, invalid action if the expert has none)."""
-        assert self.context is not None, "reset() first"  # noqa: S101  (a bug in the caller, not user input)
+        assert self.context is not None, "reset() first"
         return AgentStep(action=await self.context.expert_action() or "")
 
 
 class DirectAgent(Agent):
-    """Asks the policy for the next action given the latest observation; the first non-empty line is the action.
+    """Asks the policy for the next action given the latest observation; the first non-empty line is it.
 
     The simplest LLM agent (no history, no reasoning): a smoke test for policies, and with ``--policy random``
     a random baseline (it offers ``info["admissible_actions"]`` as choices when the env lists them).

@@ -53,8 +53,8 @@ class TextEnv(gymnasium.Env[str, str]):
         - ``reset(seed=None, options=None)``: ``{"task_id": id}``, ``{"split": s, "index": i}``,
           ``{"index": i}`` (entry i of the full list) or ``{"split": s}``/nothing (a task drawn from the
           seed) pick the task. The observation includes the instruction as the original benchmark shows it.
-        - ``info`` has :data:`INFO_KEYS` after reset and after each step; ``admissible_actions`` is a list only
-          when the env was made with ``admissible_actions=True`` and can list them, else ``None``.
+        - ``info`` has :data:`INFO_KEYS` after reset and after each step; ``admissible_actions`` is a list
+          only when the env was made with ``admissible_actions=True`` and can list them, else ``None``.
         - ``step`` never raises on a malformed action: it answers with an observation and counts the step.
         - ``expert_action()`` returns the scripted expert's next action, or ``None``.
 
@@ -75,7 +75,9 @@ class TextEnv(gymnasium.Env[str, str]):
     ) -> None:
         """Set up spaces and settings; heavy resources (simulators, data) load lazily on first use."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
+            )
         self.observation_space = FreeText()
         self.action_space = FreeText()
         self.render_mode = render_mode
@@ -141,7 +143,9 @@ class TextEnv(gymnasium.Env[str, str]):
         unknown = set(options) - RESET_OPTION_KEYS - self.extra_reset_options
         if unknown:
             allowed = sorted(RESET_OPTION_KEYS | self.extra_reset_options)
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; {type(self).__name__} takes {allowed}")
+            raise ValueError(
+                f"unknown reset option(s) {sorted(unknown)}; {type(self).__name__} takes {allowed}"
+            )
         task_id = self.tasks.resolve(options, self.np_random)
         observation, self._task_text = self._start(task_id, options)
         self._task_id = task_id

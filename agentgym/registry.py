@@ -40,7 +40,13 @@ class EnvEntry:
 
 ENVS: tuple[EnvEntry, ...] = (
     EnvEntry("agentgym/Game24-v0", "agentgym.envs.game24.env:Game24Env", 20, "game24"),
-    EnvEntry("agentgym/Game24OneShot-v0", "agentgym.envs.game24.env:Game24Env", 1, "game24-oneshot"),
+    EnvEntry(
+        "agentgym/Game24OneShot-v0",
+        "agentgym.envs.game24.env:Game24Env",
+        1,
+        "game24-oneshot",
+        kwargs={"one_shot": True},
+    ),
 )
 
 
@@ -68,7 +74,9 @@ def resolve_env_id(name: str) -> str:
     for candidate in candidates:
         if candidate in gymnasium.registry:
             return candidate
-    raise KeyError(f"unknown env {name!r}; known: {', '.join(sorted(by_name))} (or any registered gymnasium id)")
+    raise KeyError(
+        f"unknown env {name!r}; known: {', '.join(sorted(by_name))} (or any registered gymnasium id)"
+    )
 
 
 def entry_for(env_id: str) -> EnvEntry | None:

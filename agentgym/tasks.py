@@ -53,7 +53,7 @@ class TaskSet:
             return self.splits[name]
         if name == "all":
             return self.ids
-        raise TaskNotFound(f"unknown split {name!r}; this env has {sorted(self.splits) + ['all']}")
+        raise TaskNotFound(f"unknown split {name!r}; this env has {[*sorted(self.splits), 'all']}")
 
     def __contains__(self, task_id: object) -> bool:
         """Return whether ``task_id`` is one of this benchmark's tasks."""

@@ -10,7 +10,16 @@ from typing import Any
 from agentgym.policies.base import Completion, Message, Policy, Request, Sampling
 from agentgym.policies.scripted import ExpertPolicy, RandomPolicy
 
-__all__ = ["Completion", "ExpertPolicy", "Message", "Policy", "RandomPolicy", "Request", "Sampling", "make_policy"]
+__all__ = [
+    "Completion",
+    "ExpertPolicy",
+    "Message",
+    "Policy",
+    "RandomPolicy",
+    "Request",
+    "Sampling",
+    "make_policy",
+]
 
 
 def make_policy(spec: str, **kwargs: Any) -> Policy:

@@ -1,0 +1,244 @@
+"""``agentgym/Game24-v0``: Game of 24 as Tree-of-Thoughts and RAFA play it, step by step.
+
+Observation: the rule, the puzzle (``Input: 4 5 6 10``) and the numbers left. An action is one or more lines,
+processed in order as RAFA's env does, stopping at the first line that fails:
+
+- a step ``a op b = c``, optionally with ``(left: x y z)``: accepted when ``a`` and ``b`` are among the
+  numbers left, ``c`` is right (exact, or within 1e-10 for decimals as RAFA), the ``(left: ...)`` part (if
+  given) is the true multiset left, and 24 can still be reached from what is left (an exact search: RAFA's
+  "impossible to lead to 24" signal). An accepted step is committed: its result replaces its operands.
+- ``Answer: <expression> = 24``: judged against the puzzle's four numbers with exact arithmetic, as ToT's
+  sympy check (see :mod:`agentgym.envs.game24.arithmetic`). Correct: reward 1, the episode ends, ``won``.
+  Wrong: feedback, and the episode goes on (to the step cap, 20 as RAFA).
+
+Reward: 1 for a correct answer, else 0; ``score`` is 1.0 once won. ``info["numbers"]`` is the puzzle,
+``info["remaining"]`` the numbers left, ``info["feedback"]`` one line per processed action line.
+
+Change logs:
+    v0: initial version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from fractions import Fraction
+from typing import Any
+
+from agentgym.envs.game24.arithmetic import (
+    TARGET,
+    ExpressionError,
+    format_number,
+    judge_answer,
+    parse_number,
+)
+from agentgym.envs.game24.puzzles import TEST_ROWS, load_puzzles
+from agentgym.envs.game24.solver import Move, Operand, apply, legal_moves, next_move, solvable
+
+from agentgym.core import Outcome, TextEnv
+from agentgym.error import ResetNeeded
+from agentgym.tasks import TaskSet
+
+RULES = (
+    "Use numbers and basic arithmetic operations (+ - * /) to obtain 24. "
+    "Each step, you are only allowed to choose two of the remaining numbers to obtain a new number."
+)
+ACTION_HELP = (
+    "Write a step as 'a op b = c' (for example '4 + 8 = 12 (left: 8 12 14)'), "
+    "or the final answer as 'Answer: <expression> = 24' using each input number exactly once."
+)
+_STEP = re.compile(
+    r"^\s*(?P<a>[-\d./]+)\s*(?P<op>[-+*/×÷−])\s*(?P<b>[-\d./]+)\s*=\s*(?P<c>[-\d./]+)"
+    r"\s*(?:\(\s*left\s*:\s*(?P<left>[^)]*)\))?\s*$",
+    re.IGNORECASE,
+)
+_ANSWER = re.compile(r"^\s*answer\s*:", re.IGNORECASE)
+_OPERATOR = {"×": "*", "÷": "/", "−": "-"}
+#: Lines of one action that are processed at most (a plan is 4 lines; the rest is ignored and reported).
+MAX_LINES = 8
+
+
+def _format_values(values: tuple[Fraction, ...]) -> str:
+    return " ".join(format_number(v) for v in values)
+
+
+def _combine(operands: list[Operand], move: Move) -> list[Operand]:
+    """Return ``operands`` after ``move``: its two operands replaced by its result (with its expression)."""
+    rest = list(operands)
+    left = next(o for o in rest if o.value == move.left)
+    rest.remove(left)
+    right = next(o for o in rest if o.value == move.right)
+    rest.remove(right)
+    return [*rest, Operand(move.result, f"({left.expression} {move.operator} {right.expression})")]
+
+
+def _answer(operand: Operand) -> str:
+    return f"Answer: {operand.expression.removeprefix('(').removesuffix(')')} = {TARGET}"
+
+
+def _numbers_text(values: list[Operand]) -> str:
+    return " ".join(format_number(v.value) for v in sorted(values, key=lambda v: v.value))
+
+
+class Game24Env(TextEnv):
+    """Game of 24, step-wise with RAFA's feedback (see the module docstring).
+
+    Example:
+        >>> import gymnasium, agentgym
+        >>> env = gymnasium.make("agentgym/Game24-v0")
+        >>> obs, info = env.reset(options={"split": "test", "index": 0})
+        >>> info["numbers"]
+        [4, 5, 6, 10]
+        >>> obs, reward, terminated, truncated, info = env.step("Answer: (10 - 6) * 5 + 4 = 24")
+        >>> reward, terminated, info["won"]
+        (1.0, True, True)
+    """
+
+    env_name = "game24"
+
+    def __init__(
+        self,
+        *,
+        one_shot: bool = False,
+        split: str | None = None,
+        admissible_actions: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        """Create the env.
+
+        Args:
+            one_shot: the ToT input-output setting (``agentgym/Game24OneShot-v0``, one step): the expert then
+                writes its whole solution, steps and answer, as one multi-line action.
+            split: see :class:`~agentgym.core.TextEnv`.
+            admissible_actions: see :class:`~agentgym.core.TextEnv`.
+            render_mode: see :class:`~agentgym.core.TextEnv`.
+        """
+        super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+        self.one_shot = one_shot
+        self._numbers: tuple[int, ...] = ()
+        self._remaining: list[Operand] = []
+
+    def _load_tasks(self) -> TaskSet:
+        ids = load_puzzles().task_ids
+        test = ids[TEST_ROWS.start : TEST_ROWS.stop]
+        train = ids[: TEST_ROWS.start] + ids[TEST_ROWS.stop :]
+        return TaskSet(ids=ids, splits={"test": test, "train": train}, default_split="test")
+
+    @property
+    def puzzle_source(self) -> str:
+        """``"tot-24.csv"`` (the papers' puzzles) or ``"built-in"`` (no data file found)."""
+        return load_puzzles().source
+
+    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
+        self._numbers = tuple(int(n) for n in task_id.split())
+        self._remaining = [Operand(Fraction(n), str(n)) for n in self._numbers]
+        task = f"{RULES}\nInput: {task_id}"
+        return f"{task}\nNumbers left: {task_id}", task
+
+    def _act(self, action: str) -> Outcome:
+        lines = [line.strip() for line in action.splitlines() if line.strip()]
+        if not lines:
+            return self._outcome(["Invalid action: the action is empty. " + ACTION_HELP], invalid=True)
+        feedback: list[str] = []
+        for number, line in enumerate(lines[:MAX_LINES], start=1):
+            label = f"Step {number}" if len(lines) > 1 else "The step"
+            if _ANSWER.match(line):
+                correct, reason = judge_answer(line, self._numbers)
+                if correct:
+                    return self._outcome([*feedback, "Correct: " + reason + "."], won=True)
+                return self._outcome([*feedback, f"Wrong answer: {reason}."])
+            message = self._try_step(line)
+            if message is not None:
+                return self._outcome([*feedback, f"{label} is rejected: {message}"], invalid=not feedback)
+            feedback.append(f"{label} is correct: {line}")
+        if len(lines) > MAX_LINES:
+            feedback.append(f"Only the first {MAX_LINES} lines of an action are read.")
+        return self._outcome(feedback)
+
+    def _try_step(self, line: str) -> str | None:
+        """Commit the step written on ``line``, or return why it is rejected."""
+        match = _STEP.match(line[:200])
+        if match is None:
+            return f"{line[:80]!r} is neither a step nor an answer. {ACTION_HELP}"
+        try:
+            a, b, c = (parse_number(match[k]) for k in "abc")
+        except ExpressionError as e:
+            return f"{e}."
+        operator = _OPERATOR.get(match["op"], match["op"])
+        pool = [o.value for o in self._remaining]
+        if Counter([a, b]) - Counter(pool):
+            return f"it uses numbers that are not left ({_numbers_text(self._remaining)})."
+        true = apply(operator, a, b)
+        if true is None:
+            return "division by zero."
+        if abs(float(c - true)) > 1e-10:
+            shown = " ".join((format_number(a), operator, format_number(b), "=", format_number(true)))
+            return f"it is not correctly calculated: {shown}."
+        after = _combine(self._remaining, Move(a, operator, b, true))
+        if match["left"] is not None:
+            try:
+                claimed = Counter(parse_number(t) for t in match["left"].split())
+            except ExpressionError as e:
+                return f"the (left: ...) part is not a list of numbers: {e}."
+            if claimed != Counter(o.value for o in after):
+                return f"the numbers left would be {_numbers_text(after)}, not {match['left'].strip()}."
+        if not solvable(tuple(sorted(o.value for o in after))):
+            return f"it is impossible to reach 24 from {_numbers_text(after)}."
+        self._remaining = after
+        return None
+
+    def _outcome(self, feedback: list[str], *, won: bool = False, invalid: bool = False) -> Outcome:
+        observation = "\n".join(feedback) + f"\nNumbers left: {_numbers_text(self._remaining)}"
+        return Outcome(
+            observation,
+            reward=float(won),
+            done=won,
+            won=won,
+            score=float(won or self._won),
+            invalid=invalid,
+            extra={"feedback": feedback},
+        )
+
+    def _expert_plan(self) -> str | None:
+        """The solver's remaining steps and the answer, one per line, from the numbers left."""
+        operands, lines = self._remaining, []
+        while len(operands) > 1:
+            step = next_move(tuple(sorted(o.value for o in operands)))
+            if step is None:
+                return None
+            operands = _combine(operands, step[0])
+            lines.append(f"{step[0]} (left: {_format_values(step[1])})")
+        return "\n".join([*lines, _answer(operands[0])])
+
+    def _admissible_actions(self) -> list[str]:
+        """The steps the env would accept now (legal, right, and not a dead end), or the answer at the end."""
+        if len(self._remaining) == 1:
+            return [_answer(self._remaining[0])] if self._remaining[0].value == TARGET else []
+        return [
+            f"{move} (left: {_format_values(rest)})"
+            for move, rest in legal_moves(self._values())
+            if solvable(rest)
+        ]
+
+    def _values(self) -> tuple[Fraction, ...]:
+        return tuple(sorted(o.value for o in self._remaining))
+
+    def _extra_info(self) -> dict[str, Any]:
+        return {
+            "numbers": list(self._numbers),
+            "remaining": [format_number(o.value) for o in self._remaining],
+            "puzzle_source": self.puzzle_source,
+        }
+
+    def expert_action(self) -> str | None:
+        """Return the solver's next step from the numbers left, then the answer (all at once if one-shot)."""
+        if self._task_id is None:
+            raise ResetNeeded("call reset() before expert_action()")
+        if self._won:
+            return None
+        if self.one_shot:
+            return self._expert_plan()
+        if len(self._remaining) == 1:
+            return self._admissible_actions()[0] if self._remaining[0].value == TARGET else None
+        step = next_move(self._values())
+        return None if step is None else f"{step[0]} (left: {_format_values(step[1])})"
