@@ -1,0 +1,195 @@
+"""Executors: where episodes' envs run. The runner asks an executor for an env handle per episode.
+
+:class:`LocalExecutor` keeps ``workers`` env processes on this machine, restarts crashed ones and recycles
+them after a number of episodes or above a memory limit; :class:`InProcessExecutor` runs envs in the calling
+process (``--workers 0``: for debugging, and for envs defined in a notebook). A distributed executor
+implements the same three coroutines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from agentgym.runner.worker import EnvConfig, EnvWorker
+
+logger = logging.getLogger(__name__)
+
+
+class EnvHandle(ABC):
+    """An env the runner may drive for one episode at a time."""
+
+    @abstractmethod
+    async def call(self, method: str, **kwargs: Any) -> Any:
+        """Run ``reset``/``step``/``expert_action`` on the env and return the result."""
+
+
+class Executor(ABC):
+    """Hands out env handles; the runner holds at most ``capacity`` of them at once."""
+
+    capacity: int
+
+    @abstractmethod
+    async def acquire(self) -> EnvHandle:
+        """Wait for a free env and return its handle."""
+
+    @abstractmethod
+    async def release(self, handle: EnvHandle, *, broken: bool = False) -> None:
+        """Give a handle back after an episode; ``broken`` means its env must be rebuilt before reuse."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop every env."""
+
+
+class _WorkerHandle(EnvHandle):
+    def __init__(self, worker: EnvWorker, pool: ThreadPoolExecutor) -> None:
+        self.worker = worker
+        self._pool = pool
+
+    async def call(self, method: str, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: self.worker.call(method, **kwargs))
+
+
+class LocalExecutor(Executor):
+    """``workers`` env processes on this machine.
+
+    Args:
+        config: how each worker builds its env.
+        workers: number of processes (= episodes in flight).
+        recycle_episodes: restart a worker after this many episodes (``None``: never).
+        recycle_memory_mb: restart a worker whose resident memory exceeds this after an episode.
+        timeout_s: per-call limit; a worker that exceeds it is killed (the episode is retried).
+        context: multiprocessing start method (``spawn`` is safe everywhere; scripts need a
+            ``if __name__ == "__main__":`` guard, as with any multiprocessing code).
+    """
+
+    def __init__(
+        self,
+        config: EnvConfig,
+        workers: int,
+        *,
+        recycle_episodes: int | None = None,
+        recycle_memory_mb: float | None = None,
+        timeout_s: float = 300.0,
+        context: str = "spawn",
+    ) -> None:
+        """Set up the pool; processes start lazily, in parallel, as episodes need them."""
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.capacity = workers
+        self.recycle_episodes = recycle_episodes
+        self.recycle_memory_mb = recycle_memory_mb
+        self._config = config
+        self._timeout_s = timeout_s
+        self._context = context
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agentgym-env")
+        self._idle: asyncio.Queue[_WorkerHandle | None] | None = None
+        self._all: list[_WorkerHandle] = []
+        self.restarts = 0
+        self.recycled = 0
+
+    def _queue(self) -> asyncio.Queue[_WorkerHandle | None]:
+        if self._idle is None:  # created inside the running loop
+            self._idle = asyncio.Queue()
+            for _ in range(self.capacity):
+                self._idle.put_nowait(None)  # a slot whose worker has not started yet
+        return self._idle
+
+    async def acquire(self) -> EnvHandle:
+        """Return an idle worker, starting one in a free slot if needed."""
+        handle = await self._queue().get()
+        if handle is None:
+            worker = EnvWorker(self._config, timeout_s=self._timeout_s, context=self._context)
+            handle = _WorkerHandle(worker, self._pool)
+            self._all.append(handle)
+        if handle.worker.pid is None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._pool, handle.worker.start)
+            except BaseException:
+                self._queue().put_nowait(handle)  # keep the slot; the next acquire retries the start
+                raise
+        return handle
+
+    async def release(self, handle: EnvHandle, *, broken: bool = False) -> None:
+        """Return a worker to the pool, restarting or recycling it first when needed."""
+        assert isinstance(handle, _WorkerHandle)
+        worker = handle.worker
+        worker.episodes += 1
+        memory = worker.memory_mb()
+        if broken:
+            self.restarts += 1
+            worker.kill()  # restarted lazily by the next acquire
+        elif self.recycle_episodes is not None and worker.episodes >= self.recycle_episodes:
+            self._recycle(worker, f"after {worker.episodes} episodes")
+        elif self.recycle_memory_mb is not None and memory is not None and memory > self.recycle_memory_mb:
+            self._recycle(worker, f"at {memory:.0f} MB")
+        self._queue().put_nowait(handle)
+
+    def _recycle(self, worker: EnvWorker, why: str) -> None:
+        logger.info("recycling env worker %s %s", worker.pid, why)
+        self.recycled += 1
+        worker.close()
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running workers."""
+        return [h.worker.pid for h in self._all if h.worker.pid is not None]
+
+    async def close(self) -> None:
+        """Stop every worker and the thread pool."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(None, h.worker.close) for h in self._all))
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _InProcessHandle(EnvHandle):
+    def __init__(self, config: EnvConfig) -> None:
+        self.config = config
+        self.env: Any = None
+
+    async def call(self, method: str, **kwargs: Any) -> Any:
+        if self.env is None:
+            self.env = await asyncio.to_thread(self.config.make)
+        target = self.env.unwrapped.expert_action if method == "expert_action" else getattr(self.env, method)
+        return await asyncio.to_thread(target, **kwargs)
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+            self.env = None
+
+
+class InProcessExecutor(Executor):
+    """Envs in the calling process, one per concurrent episode (no isolation: a crash ends the run)."""
+
+    def __init__(self, config: EnvConfig, workers: int = 1) -> None:
+        """Keep up to ``workers`` envs."""
+        self.capacity = max(1, workers)
+        self._config = config
+        self._idle: asyncio.Queue[_InProcessHandle] | None = None
+        self._all: list[_InProcessHandle] = []
+
+    async def acquire(self) -> EnvHandle:
+        """Return an idle env (built on first use)."""
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            self._all = [_InProcessHandle(self._config) for _ in range(self.capacity)]
+            for handle in self._all:
+                self._idle.put_nowait(handle)
+        return await self._idle.get()
+
+    async def release(self, handle: EnvHandle, *, broken: bool = False) -> None:
+        """Return the env; a broken one is closed and rebuilt on next use."""
+        assert isinstance(handle, _InProcessHandle) and self._idle is not None
+        if broken:
+            handle.close()
+        self._idle.put_nowait(handle)
+
+    async def close(self) -> None:
+        """Close every env."""
+        for handle in self._all:
+            handle.close()

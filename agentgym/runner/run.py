@@ -1,0 +1,392 @@
+"""``evaluate``: play many episodes of one env with one agent and policy, in parallel, to disk, resumably."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import platform
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+
+import agentgym
+from agentgym.agent import Agent, AgentStep, EpisodeContext, resolve_agent
+from agentgym.error import WorkerCrashed
+from agentgym.policies import Policy, make_policy
+from agentgym.registry import entry_for, resolve_env_id
+from agentgym.runner.executor import EnvHandle, Executor, InProcessExecutor, LocalExecutor
+from agentgym.runner.records import EpisodeStore, episode_key, summarize
+from agentgym.runner.worker import EnvConfig, RemoteEnvError
+from agentgym.tasks import task_list_hash
+
+logger = logging.getLogger(__name__)
+
+#: Called after every finished episode with its record (the CLI's progress bar uses it).
+EpisodeCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class RunResult:
+    """What :func:`evaluate` returns.
+
+    Attributes:
+        summary: aggregate numbers (``episodes``, ``success_rate``, ``mean_score``, ``mean_steps``, ...).
+        records: one record per episode of the run (resumed ones included), in task order.
+        out: the output folder, if the run wrote one.
+    """
+
+    summary: dict[str, Any]
+    records: list[dict[str, Any]]
+    out: Path | None
+
+
+def episode_seed(base_seed: int, env_id: str, task_id: str, episode: int) -> int:
+    """A 31-bit seed derived from the run seed and the episode's identity (never from the clock)."""
+    digest = hashlib.sha256(f"{base_seed}|{env_id}|{task_id}|{episode}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def evaluate(
+    env_id: str, agent: str | type[Agent] = "expert", policy: str | Policy = "expert", **kwargs: Any
+):
+    """Play episodes of ``env_id`` with an agent and a policy; see :func:`aevaluate` for every argument.
+
+    Example:
+        >>> import agentgym
+        >>> result = agentgym.evaluate("game24", agent="expert", split="test", limit=3, workers=0,
+        ...                            progress=False)
+        >>> result.summary["success_rate"]
+        1.0
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(aevaluate(env_id, agent, policy, **kwargs))
+    raise RuntimeError(
+        "evaluate() cannot run inside an event loop (e.g. Jupyter): use `await agentgym.aevaluate(...)`"
+    )
+
+
+async def aevaluate(
+    env_id: str,
+    agent: str | type[Agent] = "expert",
+    policy: str | Policy = "expert",
+    *,
+    split: str | None = None,
+    task_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    episodes_per_task: int = 1,
+    workers: int = 1,
+    max_steps: int | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    agent_kwargs: dict[str, Any] | None = None,
+    max_retries: int = 2,
+    timeout_s: float = 300.0,
+    recycle_episodes: int | None = None,
+    recycle_memory_mb: float | None = None,
+    executor: Executor | None = None,
+    on_episode: EpisodeCallback | None = None,
+    progress: bool = True,
+    debug: bool = False,
+) -> RunResult:
+    """Play episodes of one env with one agent and policy, many at once.
+
+    Args:
+        env_id: a registered id (``agentgym/Game24-v0``) or a short name (``game24``).
+        agent: an agent name (``expert``, ``direct``, ...), a ``"module:Class"`` path, or an Agent subclass.
+        policy: a policy spec (``expert``, ``random``, ...) or a :class:`~agentgym.policies.Policy`.
+        split: the split to play (default: the env's default split, its test split).
+        task_ids: play exactly these tasks instead of a split.
+        limit: play only the first ``limit`` tasks of the split.
+        episodes_per_task: episodes per task (different seeds).
+        workers: env worker processes (= episodes in flight); 0 runs envs in this process.
+        max_steps: step cap per episode (default: the env's registered cap).
+        out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
+            resumed. ``None`` keeps everything in memory.
+        overwrite: replace a different run found in ``out`` instead of refusing.
+        seed: base seed; each episode's seed derives from it and the episode's identity.
+        env_kwargs: extra ``gymnasium.make`` arguments.
+        agent_kwargs: agent settings.
+        max_retries: retries of an episode whose env worker crashed or whose env raised.
+        timeout_s: limit on one env call (reset/step); a worker exceeding it is killed, the episode retried.
+        recycle_episodes: restart each worker after this many episodes (default: the env's hint).
+        recycle_memory_mb: restart a worker above this resident memory (default: the env's hint).
+        executor: where envs run (default: local processes, or in-process for ``workers=0``).
+        on_episode: called with each finished episode's record.
+        progress: show a progress bar.
+        debug: re-raise agent and policy errors instead of recording them.
+    """
+    env_id = resolve_env_id(env_id)
+    entry = entry_for(env_id)
+    cap = max_steps or gymnasium.spec(env_id).max_episode_steps
+    env_config = EnvConfig(env_id, dict(env_kwargs or {}), max_episode_steps=cap)
+    ids, split_name = _task_list(env_config, split, task_ids, limit)
+    policy_obj = make_policy(policy) if isinstance(policy, str) else policy
+    agent_cls = resolve_agent(agent)
+    agent_kwargs = dict(agent_kwargs or {})
+    config = {
+        "env_id": env_id,
+        "env_kwargs": env_config.kwargs,
+        "split": split_name,
+        "num_tasks": len(ids),
+        "task_ids_hash": task_list_hash(ids),
+        "episodes_per_task": episodes_per_task,
+        "agent": agent_cls(policy_obj, **agent_kwargs).config(),
+        "policy": policy_obj.config(),
+        "max_steps": cap,
+        "seed": seed,
+        "workers": workers,
+        "agentgym_version": agentgym.__version__,
+        "python": platform.python_version(),
+        "gymnasium": gymnasium.__version__,
+    }
+    store = EpisodeStore(Path(out), config, overwrite=overwrite) if out is not None else None
+    if executor is None:
+        executor = (
+            InProcessExecutor(env_config, 1)
+            if workers == 0
+            else LocalExecutor(
+                env_config,
+                workers,
+                recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
+                recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
+                timeout_s=timeout_s,
+            )
+        )
+    episodes = [(task_id, i) for task_id in ids for i in range(episodes_per_task)]
+    todo = [key for key in episodes if store is None or not store.done(key)]
+    results: dict[tuple[str, int], dict[str, Any]] = dict(store.records) if store else {}
+    player = _EpisodePlayer(env_id, agent_cls, agent_kwargs, policy_obj, config, seed, max_retries, debug)
+
+    started = time.perf_counter()
+    bar = _progress_bar(len(episodes), len(episodes) - len(todo), results, enabled=progress)
+
+    async def run_one(key: tuple[str, int]) -> None:
+        record = await player.run(executor, *key)
+        results[key] = record
+        if store is not None:
+            store.add(record)
+        bar.update(record)
+        if on_episode is not None:
+            on_episode(record)
+
+    try:
+        with bar:
+            pending = [asyncio.ensure_future(run_one(key)) for key in todo]
+            await asyncio.gather(*pending)
+    finally:
+        await executor.close()
+        if isinstance(policy, str):
+            policy_obj.close()
+        ordered = [results[key] for key in episodes if key in results]
+        summary = {
+            "env_id": env_id,
+            "split": split_name,
+            **summarize(ordered, wall_time_s=time.perf_counter() - started),
+        }
+        if store is not None:
+            store.write_summary(summary)
+    return RunResult(summary, ordered, store.folder if store else None)
+
+
+def _task_list(
+    config: EnvConfig, split: str | None, task_ids: Sequence[str] | None, limit: int | None
+) -> tuple[list[str], str]:
+    """Resolve the tasks to play (building one env here, which must be cheap: no simulator starts)."""
+    env = config.make()
+    try:
+        tasks = env.unwrapped.tasks
+        if task_ids is not None:
+            unknown = [t for t in task_ids if t not in tasks]
+            if unknown:
+                raise KeyError(f"unknown task ids for {config.env_id}: {unknown[:5]}")
+            ids, name = list(task_ids), "custom"
+        else:
+            name = split or tasks.default_split
+            ids = list(tasks.split(name))
+    finally:
+        env.close()
+    return (ids[:limit] if limit is not None else ids), name
+
+
+class _EpisodePlayer:
+    """Plays one episode on a handle from the executor, retrying on worker crashes."""
+
+    def __init__(
+        self,
+        env_id: str,
+        agent_cls: type[Agent],
+        agent_kwargs: dict[str, Any],
+        policy: Policy,
+        config: dict[str, Any],
+        seed: int,
+        max_retries: int,
+        debug: bool,
+    ) -> None:
+        self.env_id = env_id
+        self.agent_cls = agent_cls
+        self.agent_kwargs = agent_kwargs
+        self.policy = policy
+        self.config = config
+        self.seed = seed
+        self.max_retries = max_retries
+        self.debug = debug
+
+    async def run(self, executor: Executor, task_id: str, episode: int) -> dict[str, Any]:
+        """Play the episode; return its record (with ``error`` set if it could not be played)."""
+        seed = episode_seed(self.seed, self.env_id, task_id, episode)
+        failure: BaseException | None = None
+        for attempt in range(1, self.max_retries + 2):
+            handle = await executor.acquire()
+            broken = False
+            try:
+                return await self._play(handle, task_id, episode, seed, attempt)
+            except (WorkerCrashed, RemoteEnvError) as e:
+                broken, failure = True, e
+                logger.warning("episode %s #%d attempt %d failed: %s; retrying", task_id, episode, attempt, e)
+            except Exception as e:
+                if self.debug:
+                    raise
+                failure = e
+                break
+            finally:
+                await executor.release(handle, broken=broken)
+        assert failure is not None
+        return self._error_record(task_id, episode, seed, attempt, failure)
+
+    async def _play(
+        self, handle: EnvHandle, task_id: str, episode: int, seed: int, attempt: int
+    ) -> dict[str, Any]:
+        start = time.perf_counter()
+        env_s = agent_s = 0.0
+
+        async def env_call(method: str, **kwargs: Any) -> Any:
+            nonlocal env_s
+            t = time.perf_counter()
+            try:
+                return await handle.call(method, **kwargs)
+            finally:
+                env_s += time.perf_counter() - t
+
+        observation, info = await env_call("reset", seed=seed, options={"task_id": task_id})
+        context = EpisodeContext(self.env_id, info["env_name"], task_id, lambda: env_call("expert_action"))
+        agent = self.agent_cls(self.policy, **self.agent_kwargs)
+        agent.reset(observation, info, context)
+        first_observation, steps, total = observation, [], 0.0
+        terminated = truncated = False
+        while not (terminated or truncated):
+            t = time.perf_counter()
+            decision: AgentStep = await agent.act(observation, info)
+            agent_s += time.perf_counter() - t
+            next_observation, reward, terminated, truncated, info = await env_call(
+                "step", action=decision.action
+            )
+            step: dict[str, Any] = {"observation": observation, "action": decision.action, "reward": reward}
+            step["score"] = info["score"]
+            if decision.response is not None:
+                step["response"] = decision.response
+            if decision.usage:
+                step["usage"] = decision.usage
+            steps.append(step)
+            total += reward
+            observation = next_observation
+        return {
+            "env_id": self.env_id,
+            "task_id": task_id,
+            "episode": episode,
+            "seed": seed,
+            "task": info["task"],
+            "won": bool(info["won"]),
+            "score": float(info["score"]),
+            "return": total,
+            "num_steps": len(steps),
+            "terminated": bool(terminated),
+            "truncated": bool(truncated),
+            "first_observation": first_observation,
+            "final_observation": observation,
+            "steps": steps,
+            "agent": self.config["agent"],
+            "policy": self.config["policy"],
+            "timing": {"wall_s": time.perf_counter() - start, "env_s": env_s, "agent_s": agent_s},
+            "attempts": attempt,
+            "error": None,
+        }
+
+    def _error_record(
+        self, task_id: str, episode: int, seed: int, attempts: int, error: BaseException
+    ) -> dict[str, Any]:
+        remote = getattr(error, "remote_traceback", None)
+        return {
+            "env_id": self.env_id,
+            "task_id": task_id,
+            "episode": episode,
+            "seed": seed,
+            "won": False,
+            "score": 0.0,
+            "return": 0.0,
+            "num_steps": 0,
+            "steps": [],
+            "agent": self.config["agent"],
+            "policy": self.config["policy"],
+            "attempts": attempts,
+            "error": f"{type(error).__name__}: {error}",
+            "traceback": remote or "".join(traceback.format_exception(error)),
+        }
+
+
+class _progress_bar:
+    """A rich progress bar with the live success rate; does nothing when disabled."""
+
+    def __init__(self, total: int, done: int, results: dict, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.results = results
+        self.total = total
+        self.done = done
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("success {task.fields[success]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            )
+            self.task = self.progress.add_task("episodes", total=total, completed=done, success=self._rate())
+
+    def _rate(self) -> str:
+        played = [r for r in self.results.values() if r.get("error") is None]
+        return f"{sum(r['won'] for r in played) / len(played):.1%}" if played else "-"
+
+    def update(self, record: dict[str, Any]) -> None:
+        if self.enabled:
+            self.progress.update(self.task, advance=1, success=self._rate())
+
+    def __enter__(self) -> _progress_bar:
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+
+__all__ = ["RunResult", "aevaluate", "episode_key", "episode_seed", "evaluate"]
