@@ -1,0 +1,175 @@
+"""The ``agentgym`` command: ``list``, ``run``, ``data download|path``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agentgym import data
+from agentgym.error import Error
+
+app = typer.Typer(
+    help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False
+)
+data_app = typer.Typer(help="Benchmark data: where it is looked for, and downloads.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+console = Console()
+
+
+def parse_settings(pairs: list[str] | None) -> dict[str, Any]:
+    """Parse repeated ``KEY=VALUE`` options; values are JSON when they parse as JSON, else strings.
+
+    Example:
+        >>> parse_settings(["trials=3", "name=x", "flag=true"])
+        {'trials': 3, 'name': 'x', 'flag': True}
+    """
+    settings: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}")
+        try:
+            settings[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key.strip()] = value
+    return settings
+
+
+@app.command("list")
+def list_envs() -> None:
+    """List the env ids with their splits, task counts and whether their data is present."""
+    from agentgym.registry import ENVS
+    from agentgym.runner.worker import EnvConfig
+
+    table = Table("env id", "name", "max steps", "splits (tasks)", "status")
+    for entry in ENVS:
+        try:
+            env = EnvConfig(entry.env_id).make()
+            try:
+                tasks = env.unwrapped.tasks
+                splits = ", ".join(f"{name} ({len(ids)})" for name, ids in tasks.splits.items())
+            finally:
+                env.close()
+            status = "[green]ready"
+        except ImportError as e:
+            splits, status = "-", f"[yellow]{e}"
+        except FileNotFoundError as e:
+            splits, status = "-", f"[yellow]no data: {e}"
+        table.add_row(entry.env_id, entry.short_name, str(entry.max_episode_steps), splits, status)
+    console.print(table)
+
+
+@app.command()
+def run(
+    env: Annotated[str, typer.Argument(help="Env: a short name (game24) or a full id (agentgym/Game24-v0).")],
+    agent: Annotated[str, typer.Option(help="Agent name or module:Class.")] = "expert",
+    policy: Annotated[str, typer.Option(help="Policy: expert, random, ...")] = "expert",
+    split: Annotated[str | None, typer.Option(help="Split to play (default: the env's test split).")] = None,
+    task_id: Annotated[
+        list[str] | None, typer.Option(help="Play this task (repeatable) instead of a split.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Play only the first N tasks.")] = None,
+    episodes_per_task: Annotated[int, typer.Option(help="Episodes per task.")] = 1,
+    workers: Annotated[int, typer.Option(help="Env worker processes; 0 runs envs in this process.")] = 1,
+    max_steps: Annotated[int | None, typer.Option(help="Step cap per episode (default: the env's).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: runs/ENV-SPLIT-AGENT-POLICY).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a different run found in --out.")] = False,
+    seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
+    agent_arg: Annotated[list[str] | None, typer.Option(help="Agent setting KEY=VALUE (repeatable).")] = None,
+    env_arg: Annotated[
+        list[str] | None, typer.Option(help="gymnasium.make argument KEY=VALUE (repeatable).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    debug: Annotated[bool, typer.Option(help="Raise agent/policy errors instead of recording them.")] = False,
+) -> None:
+    """Play episodes and write OUT/episodes.jsonl and OUT/summary.json; re-running resumes."""
+    from agentgym.registry import resolve_env_id
+    from agentgym.runner import evaluate
+
+    try:
+        env_id = resolve_env_id(env)
+    except KeyError as e:
+        raise typer.BadParameter(str(e.args[0]), param_hint="ENV") from e
+    if out is None:
+        name = env_id.split("/")[-1].lower()
+        out = Path("runs") / "-".join(
+            x.replace(":", "_").replace("/", "_") for x in (name, split or "default", agent, policy)
+        )
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        result = evaluate(
+            env_id,
+            agent,
+            policy,
+            split=split,
+            task_ids=task_id or None,
+            limit=limit,
+            episodes_per_task=episodes_per_task,
+            workers=workers,
+            max_steps=max_steps,
+            out=out,
+            overwrite=overwrite,
+            seed=seed,
+            env_kwargs=parse_settings(env_arg),
+            agent_kwargs=parse_settings(agent_arg),
+            progress=progress,
+            debug=debug,
+        )
+    except (Error, ValueError, KeyError, TypeError) as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    print_summary(result.summary, result.out)
+
+
+def print_summary(summary: dict[str, Any], out: Path | None) -> None:
+    """Print a run's summary as a table."""
+
+    def fmt(key: str, spec: str) -> str:
+        value = summary.get(key)
+        return "-" if value is None else format(value, spec)
+
+    table = Table("metric", "value", title=f"{summary['env_id']} ({summary['split']})")
+    table.add_row("episodes", str(summary["episodes"]))
+    table.add_row("success rate", fmt("success_rate", ".1%"))
+    table.add_row("mean score", fmt("mean_score", ".3f"))
+    table.add_row("mean steps", fmt("mean_steps", ".2f"))
+    table.add_row("errors", str(summary["errors"]))
+    table.add_row("wall time", fmt("wall_time_s", ".1f") + " s")
+    console.print(table)
+    if out is not None:
+        console.print(f"records: {out / 'episodes.jsonl'}\nsummary: {out / 'summary.json'}")
+
+
+@data_app.command("path")
+def data_path() -> None:
+    """Print where data is looked for (AGENTGYM_DATA, else the per-user cache)."""
+    console.print(str(data.data_root()))
+
+
+@data_app.command("download")
+def data_download(
+    name: Annotated[str, typer.Argument(help=f"Dataset: {', '.join(sorted(data.DATASETS))}.")],
+    force: Annotated[bool, typer.Option(help="Fetch again even if present and valid.")] = False,
+) -> None:
+    """Fetch a benchmark's official data files and verify their sha256."""
+    try:
+        paths = data.download(name, force=force)
+    except KeyError as e:
+        raise typer.BadParameter(str(e.args[0]), param_hint="NAME") from e
+    except (Error, OSError) as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from e
+    for path in paths:
+        console.print(f"[green]ok[/green] {path}")
+
+
+if __name__ == "__main__":
+    app()
