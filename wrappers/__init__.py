@@ -1,1 +1,26 @@
-"""Gymnasium wrappers any agentgym env can take (installed as ``agentgym.wrappers``)."""
+"""Gymnasium wrappers any agentgym env can take (installed as ``agentgym.wrappers``).
+
+They compose with gymnasium's own (``TimeLimit``, ``RecordEpisodeStatistics``).
+
+# --- Action wrappers ---
+- :class:`ParseReActAction`: ReAct ``Thought: ... / Action: ...`` text in, the action out.
+
+# --- Observation wrappers ---
+- :class:`TruncateObservation`: caps observation length.
+
+# --- Recording ---
+- :class:`RecordTrajectory`: records episodes (in memory and/or to JSONL); :class:`Trajectory` is the record.
+"""
+
+from agentgym.wrappers.react import ParseReActAction, parse_react
+from agentgym.wrappers.record import RecordTrajectory, Trajectory
+from agentgym.wrappers.truncate import TruncateObservation, truncate_text
+
+__all__ = [
+    "ParseReActAction",
+    "RecordTrajectory",
+    "Trajectory",
+    "TruncateObservation",
+    "parse_react",
+    "truncate_text",
+]

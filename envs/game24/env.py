@@ -86,7 +86,7 @@ class Game24Env(TextEnv):
     Example:
         >>> import gymnasium, agentgym
         >>> env = gymnasium.make("agentgym/Game24-v0")
-        >>> obs, info = env.reset(options={"split": "test", "index": 0})
+        >>> obs, info = env.reset(options={"task_id": "4 5 6 10"})
         >>> info["numbers"]
         [4, 5, 6, 10]
         >>> obs, reward, terminated, truncated, info = env.step("Answer: (10 - 6) * 5 + 4 = 24")
