@@ -24,6 +24,7 @@ from agentgym.runner.executor import EnvHandle, Executor, InProcessExecutor, Loc
 from agentgym.runner.records import EpisodeStore, episode_key, summarize
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
+from agentgym.wrappers.record import Trajectory
 
 logger = logging.getLogger(__name__)
 
@@ -281,39 +282,27 @@ class _EpisodePlayer:
         context = EpisodeContext(self.env_id, info["env_name"], task_id, lambda: env_call("expert_action"))
         agent = self.agent_cls(self.policy, **self.agent_kwargs)
         agent.reset(observation, info, context)
-        first_observation, steps, total = observation, [], 0.0
-        terminated = truncated = False
-        while not (terminated or truncated):
+        trajectory = Trajectory(observation, task_id=task_id, task=info["task"])
+        while not (trajectory.terminated or trajectory.truncated):
             t = time.perf_counter()
             decision: AgentStep = await agent.act(observation, info)
             agent_s += time.perf_counter() - t
-            next_observation, reward, terminated, truncated, info = await env_call(
-                "step", action=decision.action
+            observation, reward, terminated, truncated, info = await env_call("step", action=decision.action)
+            trajectory.add(
+                decision.action,
+                observation,
+                reward,
+                terminated,
+                truncated,
+                info,
+                response=decision.response,
+                usage=decision.usage,
             )
-            step: dict[str, Any] = {"observation": observation, "action": decision.action, "reward": reward}
-            step["score"] = info["score"]
-            if decision.response is not None:
-                step["response"] = decision.response
-            if decision.usage:
-                step["usage"] = decision.usage
-            steps.append(step)
-            total += reward
-            observation = next_observation
         return {
             "env_id": self.env_id,
-            "task_id": task_id,
             "episode": episode,
             "seed": seed,
-            "task": info["task"],
-            "won": bool(info["won"]),
-            "score": float(info["score"]),
-            "return": total,
-            "num_steps": len(steps),
-            "terminated": bool(terminated),
-            "truncated": bool(truncated),
-            "first_observation": first_observation,
-            "final_observation": observation,
-            "steps": steps,
+            **trajectory.to_record(),
             "agent": self.config["agent"],
             "policy": self.config["policy"],
             "timing": {"wall_s": time.perf_counter() - start, "env_s": env_s, "agent_s": agent_s},
