@@ -64,7 +64,7 @@ class TextEnv(gymnasium.Env[str, str]):
         render_mode: ``"ansi"`` returns the last observation from ``render()``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
     #: The benchmark's short name, as ``info["env_name"]`` reports it.
     env_name: ClassVar[str]
     #: Reset option keys this env accepts beyond :data:`agentgym.tasks.RESET_OPTION_KEYS`.

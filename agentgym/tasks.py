@@ -78,9 +78,10 @@ class TaskSet:
                 hint = f"; did you mean {close}?" if close else ""
                 raise TaskNotFound(f"unknown task_id {task_id!r}{hint}")
             return task_id
-        ids = self.split(options.get("split", self.default_split))
         if "index" not in options:
+            ids = self.split(options.get("split", self.default_split))
             return ids[int(rng.integers(len(ids)))]
+        ids = self.split(options["split"]) if "split" in options else self.ids
         index = options["index"]
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
             raise TaskNotFound(f"reset option 'index' must be an int, got {index!r}")

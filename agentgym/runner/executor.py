@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 class EnvHandle(ABC):
     """An env the runner may drive for one episode at a time."""
 
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """Where the env runs, for episode records (``local:<pid>``, ``in-process``, ...)."""
+
     @abstractmethod
     async def call(self, method: str, **kwargs: Any) -> Any:
         """Run ``reset``/``step``/``expert_action`` on the env and return the result."""
@@ -49,6 +54,10 @@ class _WorkerHandle(EnvHandle):
     def __init__(self, worker: EnvWorker, pool: ThreadPoolExecutor) -> None:
         self.worker = worker
         self._pool = pool
+
+    @property
+    def name(self) -> str:
+        return f"local:{self.worker.pid}"
 
     async def call(self, method: str, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -150,6 +159,10 @@ class _InProcessHandle(EnvHandle):
     def __init__(self, config: EnvConfig) -> None:
         self.config = config
         self.env: Any = None
+
+    @property
+    def name(self) -> str:
+        return "in-process"
 
     async def call(self, method: str, **kwargs: Any) -> Any:
         if self.env is None:

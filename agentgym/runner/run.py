@@ -306,6 +306,7 @@ class _EpisodePlayer:
             "agent": self.config["agent"],
             "policy": self.config["policy"],
             "timing": {"wall_s": time.perf_counter() - start, "env_s": env_s, "agent_s": agent_s},
+            "worker": handle.name,
             "attempts": attempt,
             "error": None,
         }

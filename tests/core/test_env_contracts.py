@@ -1,0 +1,88 @@
+"""Every registered env against the shared contracts (envs whose extra or data is missing are skipped)."""
+
+import gymnasium
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import agentgym  # noqa: F401
+from agentgym.core import INFO_KEYS
+
+ENV_IDS = sorted(i for i in gymnasium.registry if i.startswith("agentgym/"))
+JUNK = ["", "   ", "\x00\x01", "é" * 50, "x" * 100_000, "click[../../etc/passwd]", "<script>1</script>", "{0}%s"]
+
+
+@pytest.fixture(params=ENV_IDS)
+def env(request):
+    try:
+        env = gymnasium.make(request.param)
+        env.reset(seed=0)
+    except (ImportError, FileNotFoundError) as e:
+        pytest.skip(f"{request.param}: {e}")
+    yield env
+    env.close()
+
+
+def test_check_env(env):
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_spaces_are_free_text(env):
+    assert env.observation_space == env.action_space
+    assert type(env.observation_space).__name__ == "FreeText"
+
+
+def test_seeded_reset_repeats(env):
+    first = env.reset(seed=7)
+    second = env.reset(seed=7)
+    assert first[0] == second[0] and first[1]["task_id"] == second[1]["task_id"]
+
+
+def test_info_keys_and_types(env):
+    _, info = env.reset(seed=1)
+    assert set(INFO_KEYS) <= set(info)
+    assert info["step"] == 0 and info["won"] is False and info["admissible_actions"] is None
+    *_, info = env.step("nonsense action")
+    assert set(INFO_KEYS) <= set(info)
+    assert info["step"] == 1 and isinstance(info["score"], float) and 0.0 <= info["score"] <= 1.0
+
+
+@pytest.mark.parametrize("junk", JUNK, ids=repr)
+def test_junk_actions_never_raise(env, junk):
+    env.reset(seed=2)
+    observation, reward, terminated, truncated, info = env.step(junk)
+    assert env.observation_space.contains(observation)
+    assert info["won"] is False and info["step"] == 1
+
+
+def test_reset_option_errors(env):
+    with pytest.raises(KeyError, match="unknown task_id"):
+        env.reset(options={"task_id": "no such task"})
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['splt'\]"):
+        env.reset(options={"splt": "test"})
+
+
+def test_step_before_reset_raises():
+    env = gymnasium.make(ENV_IDS[0]).unwrapped
+    with pytest.raises(agentgym.error.ResetNeeded):
+        env.step("x")
+
+
+def test_expert_wins_seeded_tasks(env):
+    wins = 0
+    for seed in range(3):
+        _, info = env.reset(seed=seed)
+        terminated = truncated = False
+        while not (terminated or truncated):
+            action = env.unwrapped.expert_action()
+            assert isinstance(action, str)
+            *_, terminated, truncated, info = env.step(action)
+        wins += info["won"]
+    assert wins == 3
+
+
+def test_admissible_actions_when_asked(env):
+    spec = env.spec
+    with_actions = gymnasium.make(spec.id, admissible_actions=True)
+    _, info = with_actions.reset(seed=0)
+    assert info["admissible_actions"] is None or all(isinstance(a, str) for a in info["admissible_actions"])
+    with_actions.close()
