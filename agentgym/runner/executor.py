@@ -120,6 +120,7 @@ class LocalExecutor(Executor):
             try:
                 await asyncio.get_running_loop().run_in_executor(self._pool, handle.worker.start)
             except BaseException:
+                handle.worker.kill()
                 self._queue().put_nowait(handle)  # keep the slot; the next acquire retries the start
                 raise
         return handle

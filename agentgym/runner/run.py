@@ -247,7 +247,12 @@ class _EpisodePlayer:
         seed = episode_seed(self.seed, self.env_id, task_id, episode)
         failure: BaseException | None = None
         for attempt in range(1, self.max_retries + 2):
-            handle = await executor.acquire()
+            try:
+                handle = await executor.acquire()
+            except (WorkerCrashed, RemoteEnvError) as e:  # the env worker could not start
+                failure = e
+                logger.warning("starting an env worker failed: %s", e)
+                continue
             broken = False
             try:
                 return await self._play(handle, task_id, episode, seed, attempt)

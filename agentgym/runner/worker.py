@@ -20,6 +20,8 @@ from typing import Any
 from agentgym.error import WorkerCrashed
 
 _POLL_S = 0.2
+#: Building an env may take longer than a step (imports, data indexes, a JVM): the start gets at least this.
+_START_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class EnvWorker:
         child.close()
         self._conn = parent
         self.episodes = 0
-        self._receive("start")
+        self._receive("start", max(self.timeout_s, _START_TIMEOUT_S))
 
     def call(self, method: str, **kwargs: Any) -> Any:
         """Run ``env.<method>(**kwargs)`` in the worker and return its result.
@@ -132,9 +134,10 @@ class EnvWorker:
             raise WorkerCrashed(f"env worker for {self.config.env_id} is gone ({e})") from e
         return self._receive(method)
 
-    def _receive(self, method: str) -> Any:
-        assert self._conn is not None and self._process is not None
-        deadline = time.monotonic() + self.timeout_s
+    def _receive(self, method: str, timeout_s: float | None = None) -> Any:
+        assert self._conn is not None and self._process is not None  # set by start
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + timeout_s
         while not self._conn.poll(_POLL_S):
             if not self._process.is_alive():
                 code = self._process.exitcode
@@ -144,7 +147,7 @@ class EnvWorker:
                 )
             if time.monotonic() > deadline:
                 self.kill()
-                limit = f"{self.timeout_s:.0f} s"
+                limit = f"{timeout_s:.0f} s"
                 raise WorkerCrashed(
                     f"env worker for {self.config.env_id} did not answer {method} within {limit}"
                 )

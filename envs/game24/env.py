@@ -25,6 +25,7 @@ from collections import Counter
 from fractions import Fraction
 from typing import Any
 
+from agentgym.core import Outcome, TextEnv
 from agentgym.envs.game24.arithmetic import (
     TARGET,
     ExpressionError,
@@ -34,8 +35,6 @@ from agentgym.envs.game24.arithmetic import (
 )
 from agentgym.envs.game24.puzzles import TEST_ROWS, load_puzzles
 from agentgym.envs.game24.solver import Move, Operand, apply, legal_moves, next_move, solvable
-
-from agentgym.core import Outcome, TextEnv
 from agentgym.error import ResetNeeded
 from agentgym.tasks import TaskSet
 

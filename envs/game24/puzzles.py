@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 
-from agentgym.envs.game24.solver import count_solutions, solvable
-
 from agentgym import data
+from agentgym.envs.game24.solver import count_solutions, solvable
 
 DATA_FILE = "game24/24.csv"
 TEST_ROWS = range(900, 1000)

@@ -4,11 +4,20 @@ import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import agentgym  # noqa: F401
+import agentgym
 from agentgym.core import INFO_KEYS
 
 ENV_IDS = sorted(i for i in gymnasium.registry if i.startswith("agentgym/"))
-JUNK = ["", "   ", "\x00\x01", "é" * 50, "x" * 100_000, "click[../../etc/passwd]", "<script>1</script>", "{0}%s"]
+JUNK = [
+    "",
+    "   ",
+    "\x00\x01",
+    "é" * 50,
+    "x" * 100_000,
+    "click[../../etc/passwd]",
+    "<script>1</script>",
+    "{0}%s",
+]
 
 
 @pytest.fixture(params=ENV_IDS)

@@ -6,7 +6,15 @@ import pytest
 import agentgym  # noqa: F401
 from agentgym.spaces import MAX_TEXT_LENGTH, FreeText
 
-SAMPLES = ["", "go to desk 1", "click[Buy Now]", "Größe: 中文 — ✓ 😀", "a\nb\tc", "\ud800 lone surrogate", "x" * 5000]
+SAMPLES = [
+    "",
+    "go to desk 1",
+    "click[Buy Now]",
+    "Größe: 中文 — ✓ 😀",
+    "a\nb\tc",
+    "\ud800 lone surrogate",
+    "x" * 5000,
+]
 
 
 @pytest.mark.parametrize("text", SAMPLES)
@@ -56,7 +64,9 @@ def test_shared_memory_codec_roundtrip():
 def test_async_vector_env_returns_real_observations(vector_kwargs):
     sync = gymnasium.make_vec("agentgym/Game24-v0", num_envs=2, vectorization_mode="sync")
     expected, _ = sync.reset(seed=[1, 2])
-    venv = gymnasium.make_vec("agentgym/Game24-v0", num_envs=2, vectorization_mode="async", vector_kwargs=vector_kwargs)
+    venv = gymnasium.make_vec(
+        "agentgym/Game24-v0", num_envs=2, vectorization_mode="async", vector_kwargs=vector_kwargs
+    )
     try:
         observations, infos = venv.reset(seed=[1, 2])
         assert tuple(observations) == tuple(expected)

@@ -26,14 +26,15 @@ class SlowExpert(ExpertAgent):
 
 
 class WorkerSignaller(ExpertAgent):
-    """The expert, which sends ``signum`` to every env worker process once, at its second step."""
+    """The expert, which sends ``signum`` to every env worker process at its second step (once, or always)."""
 
     name = "worker-signaller"
     sent: ClassVar[bool] = False
+    once: ClassVar[bool] = True
     signum: ClassVar[int] = signal.SIGKILL
 
     async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
-        if info["step"] == 1 and not WorkerSignaller.sent:
+        if info["step"] == 1 and not (WorkerSignaller.sent and self.once):
             WorkerSignaller.sent = True
             for child in multiprocessing.active_children():
                 os.kill(child.pid, self.signum)

@@ -39,7 +39,12 @@ def test_a_correct_step_is_committed(env):
     start(env)
     observation, reward, terminated, _, info = env.step("10 - 6 = 4 (left: 4 4 5)")
     assert "correct" in observation and observation.endswith("Numbers left: 4 4 5")
-    assert (reward, terminated, info["remaining"], info["invalid_action"]) == (0.0, False, ["4", "5", "4"], False)
+    assert (reward, terminated, info["remaining"], info["invalid_action"]) == (
+        0.0,
+        False,
+        ["4", "5", "4"],
+        False,
+    )
 
 
 @pytest.mark.parametrize(
