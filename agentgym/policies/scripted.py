@@ -51,6 +51,10 @@ class RandomPolicy(Policy):
         self.seed = seed
         self._rng = random.Random(seed)
 
+    async def agenerate(self, requests: Sequence[Request]) -> list[Completion]:
+        """Same as :meth:`generate` (cheap: no thread needed)."""
+        return self.generate(requests)
+
     def generate(self, requests: Sequence[Request]) -> list[Completion]:
         """Return one random completion per request (``sampling.n`` of them each)."""
         return [Completion([self._one(r) for _ in range(r.sampling.n)]) for r in requests]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from agentgym.runner.worker import EnvConfig, EnvWorker
@@ -51,17 +50,15 @@ class Executor(ABC):
 
 
 class _WorkerHandle(EnvHandle):
-    def __init__(self, worker: EnvWorker, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, worker: EnvWorker) -> None:
         self.worker = worker
-        self._pool = pool
 
     @property
     def name(self) -> str:
         return f"local:{self.worker.pid}"
 
     async def call(self, method: str, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: self.worker.call(method, **kwargs))
+        return await self.worker.call(method, **kwargs)
 
 
 class LocalExecutor(Executor):
@@ -73,8 +70,6 @@ class LocalExecutor(Executor):
         recycle_episodes: restart a worker after this many episodes (``None``: never).
         recycle_memory_mb: restart a worker whose resident memory exceeds this after an episode.
         timeout_s: per-call limit; a worker that exceeds it is killed (the episode is retried).
-        context: multiprocessing start method (``spawn`` is safe everywhere; scripts need a
-            ``if __name__ == "__main__":`` guard, as with any multiprocessing code).
     """
 
     def __init__(
@@ -85,7 +80,6 @@ class LocalExecutor(Executor):
         recycle_episodes: int | None = None,
         recycle_memory_mb: float | None = None,
         timeout_s: float = 300.0,
-        context: str = "spawn",
     ) -> None:
         """Set up the pool; processes start lazily, in parallel, as episodes need them."""
         if workers < 1:
@@ -95,8 +89,6 @@ class LocalExecutor(Executor):
         self.recycle_memory_mb = recycle_memory_mb
         self._config = config
         self._timeout_s = timeout_s
-        self._context = context
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="agentgym-env")
         self._idle: asyncio.Queue[_WorkerHandle | None] | None = None
         self._all: list[_WorkerHandle] = []
         self.restarts = 0
@@ -113,12 +105,11 @@ class LocalExecutor(Executor):
         """Return an idle worker, starting one in a free slot if needed."""
         handle = await self._queue().get()
         if handle is None:
-            worker = EnvWorker(self._config, timeout_s=self._timeout_s, context=self._context)
-            handle = _WorkerHandle(worker, self._pool)
+            handle = _WorkerHandle(EnvWorker(self._config, timeout_s=self._timeout_s))
             self._all.append(handle)
         if handle.worker.pid is None:
             try:
-                await asyncio.get_running_loop().run_in_executor(self._pool, handle.worker.start)
+                await handle.worker.start()
             except BaseException:
                 handle.worker.kill()
                 self._queue().put_nowait(handle)  # keep the slot; the next acquire retries the start
@@ -135,25 +126,23 @@ class LocalExecutor(Executor):
             self.restarts += 1
             worker.kill()  # restarted lazily by the next acquire
         elif self.recycle_episodes is not None and worker.episodes >= self.recycle_episodes:
-            self._recycle(worker, f"after {worker.episodes} episodes")
+            await self._recycle(worker, f"after {worker.episodes} episodes")
         elif self.recycle_memory_mb is not None and memory is not None and memory > self.recycle_memory_mb:
-            self._recycle(worker, f"at {memory:.0f} MB")
+            await self._recycle(worker, f"at {memory:.0f} MB")
         self._queue().put_nowait(handle)
 
-    def _recycle(self, worker: EnvWorker, why: str) -> None:
+    async def _recycle(self, worker: EnvWorker, why: str) -> None:
         logger.info("recycling env worker %s %s", worker.pid, why)
         self.recycled += 1
-        worker.close()
+        await worker.close()
 
     def worker_pids(self) -> list[int]:
         """Process ids of the running workers."""
         return [h.worker.pid for h in self._all if h.worker.pid is not None]
 
     async def close(self) -> None:
-        """Stop every worker and the thread pool."""
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(None, h.worker.close) for h in self._all))
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop every worker."""
+        await asyncio.gather(*(h.worker.close() for h in self._all))
 
 
 class _InProcessHandle(EnvHandle):

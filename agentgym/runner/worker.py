@@ -1,16 +1,22 @@
-"""Env worker processes: one env per process, driven over a pipe, restartable.
+"""Env worker processes: one env per process, driven over a socket, restartable.
 
-:class:`EnvWorker` is the parent's handle: it starts the process, sends ``reset``/``step``/``expert_action``
-calls, and turns a dead or silent process into :class:`~agentgym.error.WorkerCrashed`. The child runs
-:func:`_serve`, which builds the env with ``gymnasium.make`` and answers calls until told to stop.
+:class:`EnvWorker` is the parent's handle. It starts ``python -m agentgym.runner.child`` (a fresh
+interpreter: the caller's ``__main__`` is never re-imported, so scripts need no ``if __name__ ==
+"__main__"`` guard), sends ``reset``/``step``/``expert_action`` calls, and turns a dead or silent process into
+:class:`~agentgym.error.WorkerCrashed`. The child runs :func:`serve`, which builds the env with
+``gymnasium.make`` and answers calls until told to stop. Workers see the parent's ``sys.path``; an env
+registered by a user module is reached with gymnasium's ``"module:EnvId-v0"`` form.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import multiprocessing as mp
 import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,9 +25,8 @@ from typing import Any
 
 from agentgym.error import WorkerCrashed
 
-_POLL_S = 0.2
 #: Building an env may take longer than a step (imports, data indexes, a JVM): the start gets at least this.
-_START_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -52,33 +57,32 @@ class RemoteEnvError(Exception):
         self.remote_traceback = remote_traceback
 
 
-def _serve(config: EnvConfig, conn: Connection) -> None:
-    """Child process main loop: build the env, then answer ``(method, kwargs)`` calls until ``close``."""
-    if hasattr(os, "setpgrp"):
-        # Own process group: killing the worker also kills what its env started (a JVM, a browser), and a
-        # Ctrl-C in the terminal reaches only the parent, which then closes workers cleanly.
-        os.setpgrp()
+def _error(e: BaseException) -> tuple[str, tuple[str, str, str]]:
+    return "error", (type(e).__name__, str(e), traceback.format_exc())
+
+
+def serve(conn: Connection) -> None:
+    """Child main loop: receive the :class:`EnvConfig`, build the env, answer calls until ``close``."""
     env = None
     try:
-        env = config.make()
-        conn.send(("ok", None))
+        config: EnvConfig = conn.recv()
+        try:
+            env = config.make()
+        except Exception as e:  # noqa: BLE001  (construction failed: report it, then exit)
+            conn.send(_error(e))
+            return
+        conn.send(("ok", os.getpid()))
         while True:
             method, kwargs = conn.recv()
             if method == "close":
                 break
             try:
-                if method == "expert_action":
-                    result = env.unwrapped.expert_action()
-                else:
-                    result = getattr(env, method)(**kwargs)
-                conn.send(("ok", result))
-            except Exception as e:
-                conn.send(("error", (type(e).__name__, str(e), traceback.format_exc())))
-    except (EOFError, KeyboardInterrupt, BrokenPipeError):
+                target = env.unwrapped.expert_action if method == "expert_action" else getattr(env, method)
+                conn.send(("ok", target(**kwargs)))
+            except Exception as e:  # noqa: BLE001  (every env error goes back to the parent)
+                conn.send(_error(e))
+    except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         pass  # the parent went away
-    except Exception as e:
-        with contextlib.suppress(BrokenPipeError, OSError):
-            conn.send(("error", (type(e).__name__, str(e), traceback.format_exc())))
     finally:
         if env is not None:
             with contextlib.suppress(Exception):  # closing after a failure is best effort
@@ -86,39 +90,47 @@ def _serve(config: EnvConfig, conn: Connection) -> None:
 
 
 class EnvWorker:
-    """A process hosting one env; calls block the calling thread (the runner calls from a thread pool).
+    """A process hosting one env, driven from the parent's event loop.
 
     Args:
         config: how to build the env.
-        timeout_s: a call (or the start) that takes longer kills the worker and raises ``WorkerCrashed``.
-        context: the multiprocessing start method.
+        timeout_s: a call that takes longer kills the worker and raises ``WorkerCrashed`` (the start gets
+            at least :data:`START_TIMEOUT_S`).
     """
 
-    def __init__(self, config: EnvConfig, *, timeout_s: float = 300.0, context: str = "spawn") -> None:
+    def __init__(self, config: EnvConfig, *, timeout_s: float = 300.0) -> None:
         """Record the settings; :meth:`start` launches the process."""
         self.config = config
         self.timeout_s = timeout_s
-        self._ctx = mp.get_context(context)
-        self._process: mp.process.BaseProcess | None = None
+        self._process: subprocess.Popen | None = None
         self._conn: Connection | None = None
         self.episodes = 0
 
     @property
     def pid(self) -> int | None:
-        """The worker's process id (``None`` before start)."""
+        """The worker's process id (``None`` when not running)."""
         return self._process.pid if self._process else None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Launch the process and wait until its env is built."""
-        parent, child = self._ctx.Pipe()
-        self._process = self._ctx.Process(target=_serve, args=(self.config, child), daemon=True)
-        self._process.start()
+        parent, child = socket.socketpair()
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "agentgym.runner.child", str(child.fileno())],
+            pass_fds=[child.fileno()],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            # Its own session: killing the worker also kills what its env started (a JVM, a browser), and
+            # a Ctrl-C in the terminal reaches only the parent, which then closes workers cleanly.
+            start_new_session=True,
+        )
         child.close()
-        self._conn = parent
+        self._conn = Connection(parent.detach())
         self.episodes = 0
-        self._receive("start", max(self.timeout_s, _START_TIMEOUT_S))
+        self._conn.send(self.config)
+        await self._receive("start", max(self.timeout_s, START_TIMEOUT_S))
 
-    def call(self, method: str, **kwargs: Any) -> Any:
+    async def call(self, method: str, **kwargs: Any) -> Any:
         """Run ``env.<method>(**kwargs)`` in the worker and return its result.
 
         Raises:
@@ -126,36 +138,38 @@ class EnvWorker:
             RemoteEnvError: the env raised; the worker is still alive.
         """
         if self._conn is None:
-            raise WorkerCrashed("the worker is not running")
+            raise WorkerCrashed(f"env worker for {self.config.env_id} is not running")
         try:
             self._conn.send((method, kwargs))
-        except (BrokenPipeError, OSError) as e:
+        except OSError as e:
             self.kill()
             raise WorkerCrashed(f"env worker for {self.config.env_id} is gone ({e})") from e
-        return self._receive(method)
+        return await self._receive(method, self.timeout_s)
 
-    def _receive(self, method: str, timeout_s: float | None = None) -> Any:
-        assert self._conn is not None and self._process is not None  # set by start
-        timeout_s = self.timeout_s if timeout_s is None else timeout_s
-        deadline = time.monotonic() + timeout_s
-        while not self._conn.poll(_POLL_S):
-            if not self._process.is_alive():
-                code = self._process.exitcode
-                self.kill()
-                raise WorkerCrashed(
-                    f"env worker for {self.config.env_id} died (exit code {code}) during {method}"
-                )
-            if time.monotonic() > deadline:
-                self.kill()
-                limit = f"{timeout_s:.0f} s"
-                raise WorkerCrashed(
-                    f"env worker for {self.config.env_id} did not answer {method} within {limit}"
-                )
+    async def _receive(self, method: str, timeout_s: float) -> Any:
+        assert self._conn is not None  # set by start
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        fd = self._conn.fileno()
+        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
         try:
-            status, payload = self._conn.recv()
-        except (EOFError, OSError) as e:
+            await asyncio.wait_for(readable, timeout_s)
+            status, payload = (
+                self._conn.recv()
+            )  # a dead worker makes the socket readable: recv raises EOFError
+        except TimeoutError:
             self.kill()
-            raise WorkerCrashed(f"env worker for {self.config.env_id} closed its pipe during {method}") from e
+            raise WorkerCrashed(
+                f"env worker for {self.config.env_id} did not answer {method} within {timeout_s:.0f} s"
+            ) from None
+        except (EOFError, OSError) as e:
+            code = self.kill()
+            raise WorkerCrashed(
+                f"env worker for {self.config.env_id} died (exit code {code}) during {method}"
+            ) from e
+        finally:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(fd)
         if status == "error":
             raise RemoteEnvError(*payload)
         return payload
@@ -168,26 +182,26 @@ class EnvWorker:
         except (OSError, ValueError, IndexError):
             return None
 
-    def close(self) -> None:
-        """Ask the worker to stop (it closes its env), then make sure it is gone."""
-        if self._conn is not None and self._process is not None and self._process.is_alive():
-            try:
+    async def close(self, grace_s: float = 10.0) -> None:
+        """Ask the worker to stop (it closes its env), wait up to ``grace_s``, then make sure it is gone."""
+        if self._conn is not None and self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(OSError):
                 self._conn.send(("close", {}))
-                self._process.join(timeout=10)
-            except (BrokenPipeError, OSError):
-                pass
+                deadline = time.monotonic() + grace_s
+                while self._process.poll() is None and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
         self.kill()
 
-    def kill(self) -> None:
-        """Terminate the process at once (used after a crash or a timeout)."""
+    def kill(self) -> int | None:
+        """Kill the worker's whole process group at once; returns its exit code."""
+        code = None
         if self._process is not None:
-            if self._process.pid is not None and hasattr(os, "killpg"):
-                with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
-                    os.killpg(self._process.pid, signal.SIGKILL)
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join(timeout=10)
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
+                os.killpg(self._process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self._process.wait(timeout=10)
         if self._conn is not None:
             self._conn.close()
         self._process = None
         self._conn = None
+        return code

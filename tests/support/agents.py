@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import signal
+from pathlib import Path
 from typing import Any, ClassVar
 
 from agentgym.agent import AgentStep, ExpertAgent
+
+
+def child_pids() -> list[int]:
+    """Process ids of this process's children (the env workers), read from /proc."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            pids.append(int(stat.parent.name))
+    return pids
 
 
 class SlowExpert(ExpertAgent):
@@ -36,6 +49,6 @@ class WorkerSignaller(ExpertAgent):
     async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
         if info["step"] == 1 and not (WorkerSignaller.sent and self.once):
             WorkerSignaller.sent = True
-            for child in multiprocessing.active_children():
-                os.kill(child.pid, self.signum)
+            for pid in child_pids():
+                os.kill(pid, self.signum)
         return await super().act(observation, info)

@@ -17,7 +17,7 @@ def tot_reference(text: str, puzzle: str) -> bool:
         return False
     try:
         return bool(sympy.simplify(expression) == 24)
-    except Exception:
+    except Exception:  # noqa: BLE001  (any sympy failure scores 0, as in ToT)
         return False
 
 
