@@ -12,7 +12,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_python_block_runs(code, tmp_path, monkeypatch, shared_data):
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, str(README), "exec"), {"__name__": "readme"})  # noqa: S102  (our own README)
+    exec(compile(code, str(README), "exec"), {"__name__": "readme"})
 
 
 def test_readme_has_the_two_setup_commands():
