@@ -31,6 +31,23 @@ from typing import Any, ClassVar
 from agentgym.policies.base import Completion, Policy, Request, Sampling
 
 
+@dataclass(frozen=True)
+class RunSetup:
+    """What an agent class is told once per run, before any episode (see :meth:`Agent.factory`).
+
+    Attributes:
+        env_id: the gymnasium id being played.
+        env_name: the benchmark's short name, for choosing prompts.
+        env_kwargs: the ``gymnasium.make`` arguments of the run.
+        split: the split being played (``"custom"`` for an explicit task list).
+    """
+
+    env_id: str
+    env_name: str
+    env_kwargs: dict[str, Any]
+    split: str
+
+
 @dataclass
 class EpisodeContext:
     """What an agent knows about its episode besides observations.
@@ -40,12 +57,17 @@ class EpisodeContext:
         env_name: the benchmark's short name (``info["env_name"]``), for choosing prompts.
         task_id: the task being played.
         expert_action: async callable returning the env's expert action from the current state.
+        trial: 0 for a task's first attempt; ``n`` for its ``n``-th retry in a multi-trial run.
+        memory: what :meth:`Agent.after_episode` returned after each earlier failed trial of this task,
+            oldest first (Reflexion's reflections).
     """
 
     env_id: str
     env_name: str
     task_id: str
     expert_action: Callable[[], Awaitable[str | None]]
+    trial: int = 0
+    memory: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -81,6 +103,14 @@ class Agent(ABC):
         self.policy = policy
         self.context: EpisodeContext | None = None
 
+    @classmethod
+    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+        """Return a maker of fresh agents for one run; called once, before any episode.
+
+        Override to prepare what every episode shares (few-shot demonstrations, a memory bank).
+        """
+        return lambda: cls(policy, **settings)
+
     def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
         """Start a new episode (called after ``env.reset``)."""
         self.context = context
@@ -88,6 +118,14 @@ class Agent(ABC):
     @abstractmethod
     async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
         """Return the next action given the latest observation and info."""
+
+    async def after_episode(self, record: dict[str, Any]) -> str | None:
+        """Called with each finished episode's record.
+
+        In a multi-trial run, what it returns after a failed trial reaches the next trial of the same task in
+        ``context.memory`` (and is saved in the record as ``memory``, so that resumed runs have it too).
+        """
+        return None
 
     def request(self, content: str, *, sampling: Sampling | None = None) -> Request:
         """Build a one-message request carrying this episode's oracle (for scripted policies)."""

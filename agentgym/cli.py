@@ -75,7 +75,8 @@ def run(
         list[str] | None, typer.Option(help="Play this task (repeatable) instead of a split.")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Play only the first N tasks.")] = None,
-    episodes_per_task: Annotated[int, typer.Option(help="Episodes per task.")] = 1,
+    episodes_per_task: Annotated[int, typer.Option(help="Independent episodes per task.")] = 1,
+    trials: Annotated[int, typer.Option(help="Sequential attempts per task until won (Reflexion).")] = 1,
     workers: Annotated[int, typer.Option(help="Env worker processes; 0 runs envs in this process.")] = 1,
     max_steps: Annotated[int | None, typer.Option(help="Step cap per episode (default: the env's).")] = None,
     out: Annotated[
@@ -113,6 +114,7 @@ def run(
             task_ids=task_id or None,
             limit=limit,
             episodes_per_task=episodes_per_task,
+            trials=trials,
             workers=workers,
             max_steps=max_steps,
             out=out,
@@ -141,6 +143,8 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
     table.add_row("success rate", fmt("success_rate", ".1%"))
     table.add_row("mean score", fmt("mean_score", ".3f"))
     table.add_row("mean steps", fmt("mean_steps", ".2f"))
+    for trial, rate in enumerate(summary.get("success_by_trial", [])):
+        table.add_row(f"success after trial {trial}", format(rate, ".1%"))
     table.add_row("errors", str(summary["errors"]))
     table.add_row("wall time", fmt("wall_time_s", ".1f") + " s")
     console.print(table)

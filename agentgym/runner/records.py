@@ -99,23 +99,41 @@ def _read_records(path: Path) -> Iterable[dict[str, Any]]:
             yield json.loads(line)
 
 
-def summarize(records: Iterable[dict[str, Any]], *, wall_time_s: float | None = None) -> dict[str, Any]:
-    """Aggregate episode records: success rate, mean score and steps, errors, throughput."""
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def summarize(
+    records: Iterable[dict[str, Any]], *, trials: int = 1, wall_time_s: float | None = None
+) -> dict[str, Any]:
+    """Aggregate episode records: success rate, mean score and steps, errors, throughput.
+
+    With ``trials > 1`` (sequential attempts per task), ``success_rate`` and ``mean_score`` are per task:
+    won in any trial, and the best score over its trials; ``success_by_trial[t]`` is the fraction of tasks
+    won within trials ``0..t`` (Reflexion's cumulative success).
+    """
     records = list(records)
     played = [r for r in records if r.get("error") is None]
     count = len(played)
-
-    def mean(values: list[float]) -> float | None:
-        return sum(values) / len(values) if values else None
-
-    summary = {
+    summary: dict[str, Any] = {
         "episodes": count,
         "errors": len(records) - count,
-        "success_rate": mean([float(r["won"]) for r in played]),
-        "mean_score": mean([float(r["score"]) for r in played]),
-        "mean_steps": mean([float(r["num_steps"]) for r in played]),
-        "mean_return": mean([float(r["return"]) for r in played]),
+        "success_rate": _mean([float(r["won"]) for r in played]),
+        "mean_score": _mean([float(r["score"]) for r in played]),
+        "mean_steps": _mean([float(r["num_steps"]) for r in played]),
+        "mean_return": _mean([float(r["return"]) for r in played]),
     }
+    if trials > 1:
+        by_task: dict[str, list[dict[str, Any]]] = {}
+        for record in played:
+            by_task.setdefault(record["task_id"], []).append(record)
+        first_win = [min((r["episode"] for r in rs if r["won"]), default=None) for rs in by_task.values()]
+        summary["tasks"] = len(by_task)
+        summary["success_rate"] = _mean([float(w is not None) for w in first_win])
+        summary["mean_score"] = _mean([max(float(r["score"]) for r in rs) for rs in by_task.values()])
+        summary["success_by_trial"] = [
+            _mean([float(w is not None and w <= t) for w in first_win]) for t in range(trials)
+        ]
     if wall_time_s is not None:
         summary["wall_time_s"] = round(wall_time_s, 3)
         summary["episodes_per_s"] = round(count / wall_time_s, 4) if wall_time_s > 0 else None

@@ -16,7 +16,7 @@ from typing import Any
 import gymnasium
 
 import agentgym
-from agentgym.agent import Agent, AgentStep, EpisodeContext, resolve_agent
+from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup, resolve_agent
 from agentgym.error import WorkerCrashed
 from agentgym.policies import Policy, make_policy
 from agentgym.registry import entry_for, resolve_env_id
@@ -83,6 +83,7 @@ async def aevaluate(
     task_ids: Sequence[str] | None = None,
     limit: int | None = None,
     episodes_per_task: int = 1,
+    trials: int = 1,
     workers: int = 1,
     max_steps: int | None = None,
     out: str | Path | None = None,
@@ -108,7 +109,10 @@ async def aevaluate(
         split: the split to play (default: the env's default split, its test split).
         task_ids: play exactly these tasks instead of a split.
         limit: play only the first ``limit`` tasks of the split.
-        episodes_per_task: episodes per task (different seeds).
+        episodes_per_task: independent episodes per task (different seeds; for best-of-N, pass@k).
+        trials: sequential attempts per task, stopping at the first win; what the agent's ``after_episode``
+            returns after a failed trial reaches the next one (Reflexion). ``summary["success_by_trial"]``
+            is the cumulative success after each trial.
         workers: env worker processes (= episodes in flight); 0 runs envs in this process.
         max_steps: step cap per episode (default: the env's registered cap).
         out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
@@ -126,14 +130,18 @@ async def aevaluate(
         progress: show a progress bar.
         debug: re-raise agent and policy errors instead of recording them.
     """
+    if trials > 1 and episodes_per_task > 1:
+        raise ValueError("use either trials (sequential retries of a task) or episodes_per_task, not both")
     env_id = resolve_env_id(env_id)
     entry = entry_for(env_id)
     cap = max_steps or gymnasium.spec(env_id).max_episode_steps
     env_config = EnvConfig(env_id, dict(env_kwargs or {}), max_episode_steps=cap)
-    ids, split_name = _task_list(env_config, split, task_ids, limit)
+    ids, split_name, env_name = _task_list(env_config, split, task_ids, limit)
     policy_obj = make_policy(policy) if isinstance(policy, str) else policy
     agent_cls = resolve_agent(agent)
-    agent_kwargs = dict(agent_kwargs or {})
+    make_agent = agent_cls.factory(
+        policy_obj, RunSetup(env_id, env_name, env_config.kwargs, split_name), **dict(agent_kwargs or {})
+    )
     config = {
         "env_id": env_id,
         "env_kwargs": env_config.kwargs,
@@ -141,7 +149,8 @@ async def aevaluate(
         "num_tasks": len(ids),
         "task_ids_hash": task_list_hash(ids),
         "episodes_per_task": episodes_per_task,
-        "agent": agent_cls(policy_obj, **agent_kwargs).config(),
+        "trials": trials,
+        "agent": make_agent().config(),
         "policy": policy_obj.config(),
         "max_steps": cap,
         "seed": seed,
@@ -163,27 +172,42 @@ async def aevaluate(
                 timeout_s=timeout_s,
             )
         )
-    episodes = [(task_id, i) for task_id in ids for i in range(episodes_per_task)]
-    todo = [key for key in episodes if store is None or not store.done(key)]
+    per_task = max(trials, episodes_per_task)
+    episodes = [(task_id, i) for task_id in ids for i in range(per_task)]
     results: dict[tuple[str, int], dict[str, Any]] = dict(store.records) if store else {}
-    player = _EpisodePlayer(env_id, agent_cls, agent_kwargs, policy_obj, config, seed, max_retries, debug)
+    player = _EpisodePlayer(env_id, make_agent, policy_obj, config, seed, max_retries, debug)
+    done = (lambda key: store.done(key)) if store is not None else (lambda key: False)
 
     started = time.perf_counter()
-    bar = _progress_bar(len(episodes), len(episodes) - len(todo), results, enabled=progress)
+    bar = _progress_bar(len(episodes), sum(map(done, episodes)), results, enabled=progress)
 
-    async def run_one(key: tuple[str, int]) -> None:
-        record = await player.run(executor, *key)
-        results[key] = record
+    async def play(task_id: str, index: int, memory: list[str]) -> dict[str, Any]:
+        record = await player.run(executor, task_id, index, memory)
+        results[task_id, index] = record
         if store is not None:
             store.add(record)
-        bar.update(record)
+        bar.update()
         if on_episode is not None:
             on_episode(record)
+        return record
+
+    async def run_task(task_id: str) -> None:
+        if trials == 1:
+            todo = [i for i in range(episodes_per_task) if not done((task_id, i))]
+            await asyncio.gather(*(play(task_id, i, []) for i in todo))
+            return
+        memory: list[str] = []
+        for trial in range(trials):
+            record = results[task_id, trial] if done((task_id, trial)) else await play(task_id, trial, memory)
+            if record["won"]:
+                bar.update(sum(not done((task_id, t)) for t in range(trial + 1, trials)))
+                return
+            if record.get("memory"):
+                memory = [*memory, record["memory"]]
 
     try:
         with bar:
-            pending = [asyncio.ensure_future(run_one(key)) for key in todo]
-            await asyncio.gather(*pending)
+            await asyncio.gather(*(run_task(task_id) for task_id in ids))
     finally:
         await executor.close()
         if isinstance(policy, str):
@@ -192,7 +216,7 @@ async def aevaluate(
         summary = {
             "env_id": env_id,
             "split": split_name,
-            **summarize(ordered, wall_time_s=time.perf_counter() - started),
+            **summarize(ordered, trials=trials, wall_time_s=time.perf_counter() - started),
         }
         if store is not None:
             store.write_summary(summary)
@@ -201,10 +225,11 @@ async def aevaluate(
 
 def _task_list(
     config: EnvConfig, split: str | None, task_ids: Sequence[str] | None, limit: int | None
-) -> tuple[list[str], str]:
-    """Resolve the tasks to play (building one env here, which must be cheap: no simulator starts)."""
+) -> tuple[list[str], str, str]:
+    """Resolve the tasks to play and the env's name (building one env here: it must be cheap)."""
     env = config.make()
     try:
+        env_name = getattr(env.unwrapped, "env_name", config.env_id)
         tasks = env.unwrapped.tasks
         if task_ids is not None:
             unknown = [t for t in task_ids if t not in tasks]
@@ -216,7 +241,7 @@ def _task_list(
             ids = list(tasks.split(name))
     finally:
         env.close()
-    return (ids[:limit] if limit is not None else ids), name
+    return (ids[:limit] if limit is not None else ids), name, env_name
 
 
 class _EpisodePlayer:
@@ -225,8 +250,7 @@ class _EpisodePlayer:
     def __init__(
         self,
         env_id: str,
-        agent_cls: type[Agent],
-        agent_kwargs: dict[str, Any],
+        make_agent: Callable[[], Agent],
         policy: Policy,
         config: dict[str, Any],
         seed: int,
@@ -234,16 +258,32 @@ class _EpisodePlayer:
         debug: bool,
     ) -> None:
         self.env_id = env_id
-        self.agent_cls = agent_cls
-        self.agent_kwargs = agent_kwargs
+        self.make_agent = make_agent
         self.policy = policy
         self.config = config
         self.seed = seed
         self.max_retries = max_retries
         self.debug = debug
 
-    async def run(self, executor: Executor, task_id: str, episode: int) -> dict[str, Any]:
-        """Play the episode; return its record (with ``error`` set if it could not be played)."""
+    async def run(self, executor: Executor, task_id: str, episode: int, memory: list[str]) -> dict[str, Any]:
+        """Play the episode, then the agent's ``after_episode``; return its record (``error`` on failure)."""
+        record, agent = await self._play_with_retries(executor, task_id, episode, memory)
+        if agent is None:
+            return record
+        try:
+            carried = await agent.after_episode(record)
+        except Exception as e:
+            if self.debug:
+                raise
+            record["after_episode_error"] = f"{type(e).__name__}: {e}"
+        else:
+            if carried is not None:
+                record["memory"] = carried
+        return record
+
+    async def _play_with_retries(
+        self, executor: Executor, task_id: str, episode: int, memory: list[str]
+    ) -> tuple[dict[str, Any], Agent | None]:
         seed = episode_seed(self.seed, self.env_id, task_id, episode)
         failure: BaseException | None = None
         for attempt in range(1, self.max_retries + 2):
@@ -255,7 +295,7 @@ class _EpisodePlayer:
                 continue
             broken = False
             try:
-                return await self._play(handle, task_id, episode, seed, attempt)
+                return await self._play(handle, task_id, episode, seed, attempt, memory)
             except (WorkerCrashed, RemoteEnvError) as e:
                 broken, failure = True, e
                 logger.warning("episode %s #%d attempt %d failed: %s; retrying", task_id, episode, attempt, e)
@@ -267,11 +307,11 @@ class _EpisodePlayer:
             finally:
                 await executor.release(handle, broken=broken)
         assert failure is not None
-        return self._error_record(task_id, episode, seed, attempt, failure)
+        return self._error_record(task_id, episode, seed, attempt, failure), None
 
     async def _play(
-        self, handle: EnvHandle, task_id: str, episode: int, seed: int, attempt: int
-    ) -> dict[str, Any]:
+        self, handle: EnvHandle, task_id: str, episode: int, seed: int, attempt: int, memory: list[str]
+    ) -> tuple[dict[str, Any], Agent]:
         start = time.perf_counter()
         env_s = agent_s = 0.0
 
@@ -284,8 +324,10 @@ class _EpisodePlayer:
                 env_s += time.perf_counter() - t
 
         observation, info = await env_call("reset", seed=seed, options={"task_id": task_id})
-        context = EpisodeContext(self.env_id, info["env_name"], task_id, lambda: env_call("expert_action"))
-        agent = self.agent_cls(self.policy, **self.agent_kwargs)
+        context = EpisodeContext(
+            self.env_id, info["env_name"], task_id, lambda: env_call("expert_action"), episode, list(memory)
+        )
+        agent = self.make_agent()
         agent.reset(observation, info, context)
         trajectory = Trajectory(observation, task_id=task_id, task=info["task"])
         while not (trajectory.terminated or trajectory.truncated):
@@ -303,7 +345,7 @@ class _EpisodePlayer:
                 response=decision.response,
                 usage=decision.usage,
             )
-        return {
+        record = {
             "env_id": self.env_id,
             "episode": episode,
             "seed": seed,
@@ -315,6 +357,7 @@ class _EpisodePlayer:
             "attempts": attempt,
             "error": None,
         }
+        return record, agent
 
     def _error_record(
         self, task_id: str, episode: int, seed: int, attempts: int, error: BaseException
@@ -370,9 +413,9 @@ class _progress_bar:
         played = [r for r in self.results.values() if r.get("error") is None]
         return f"{sum(r['won'] for r in played) / len(played):.1%}" if played else "-"
 
-    def update(self, record: dict[str, Any]) -> None:
-        if self.enabled:
-            self.progress.update(self.task, advance=1, success=self._rate())
+    def update(self, advance: int = 1) -> None:
+        if self.enabled and advance:
+            self.progress.update(self.task, advance=advance, success=self._rate())
 
     def __enter__(self) -> _progress_bar:
         if self.enabled:

@@ -167,3 +167,68 @@ def test_episode_seeds_are_stable_and_distinct():
 
     assert episode_seed(0, "e", "t", 0) == episode_seed(0, "e", "t", 0)
     assert len({episode_seed(0, "e", "t", i) for i in range(100)}) == 100
+
+
+def test_trials_carry_memory_and_count_cumulative_success(tmp_path):
+    from tests.support.agents import LearnsFromMemory
+
+    result = evaluate(
+        "game24", LearnsFromMemory, limit=3, trials=3, max_steps=4, workers=1, out=tmp_path, progress=False
+    )
+    assert result.summary["success_by_trial"] == [0.0, 1.0, 1.0] and result.summary["success_rate"] == 1.0
+    assert result.summary["tasks"] == 3 and result.summary["episodes"] == 6  # trial 2 is never played
+    first, second = result.records[0], result.records[1]
+    assert (first["episode"], first["won"], first["memory"]) == (
+        0,
+        False,
+        f"trial 0 failed on {first['task_id']}",
+    )
+    assert (second["episode"], second["won"]) == (1, True) and "memory" not in second
+    seen = []
+    evaluate(
+        "game24",
+        LearnsFromMemory,
+        limit=3,
+        trials=3,
+        max_steps=4,
+        out=tmp_path,
+        progress=False,
+        on_episode=seen.append,
+    )
+    assert seen == []  # resumed: nothing left to play
+
+
+def test_trials_resume_with_the_saved_memory(tmp_path):
+    from tests.support.agents import LearnsFromMemory
+
+    evaluate(
+        "game24",
+        LearnsFromMemory,
+        limit=2,
+        trials=1,
+        max_steps=4,
+        workers=0,
+        out=tmp_path / "a",
+        progress=False,
+    )
+    records = read_records(tmp_path / "a")
+    assert all(not r["won"] and r["memory"] for r in records)
+    # a run with trials=2 in a folder holding only trial 0: trial 1 gets trial 0's saved memory
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "episodes.jsonl").write_text((tmp_path / "a" / "episodes.jsonl").read_text())
+    result = evaluate(
+        "game24",
+        LearnsFromMemory,
+        limit=2,
+        trials=2,
+        max_steps=4,
+        workers=0,
+        out=tmp_path / "b",
+        progress=False,
+    )
+    assert result.summary["success_by_trial"] == [0.0, 1.0]
+
+
+def test_trials_and_episodes_per_task_are_exclusive():
+    with pytest.raises(ValueError, match="either trials"):
+        evaluate("game24", trials=2, episodes_per_task=2, progress=False)

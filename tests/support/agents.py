@@ -52,3 +52,17 @@ class WorkerSignaller(ExpertAgent):
             for pid in child_pids():
                 os.kill(pid, self.signum)
         return await super().act(observation, info)
+
+
+class LearnsFromMemory(ExpertAgent):
+    """Fails a task's first trial on purpose, says so in its memory, and plays the expert once it has memory."""
+
+    name = "learns-from-memory"
+
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        if not self.context.memory:
+            return AgentStep(action="give up")
+        return await super().act(observation, info)
+
+    async def after_episode(self, record: dict[str, Any]) -> str | None:
+        return None if record["won"] else f"trial {self.context.trial} failed on {record['task_id']}"
