@@ -40,12 +40,14 @@ class RunSetup:
         env_name: the benchmark's short name, for choosing prompts.
         env_kwargs: the ``gymnasium.make`` arguments of the run.
         split: the split being played (``"custom"`` for an explicit task list).
+        task_ids: the tasks the run plays.
     """
 
     env_id: str
     env_name: str
     env_kwargs: dict[str, Any]
     split: str
+    task_ids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -171,7 +173,11 @@ class DirectAgent(Agent):
 
 
 #: Built-in agents by name; values are classes or lazy ``"module:Class"`` strings.
-AGENTS: dict[str, type[Agent] | str] = {"expert": ExpertAgent, "direct": DirectAgent}
+AGENTS: dict[str, type[Agent] | str] = {
+    "expert": ExpertAgent,
+    "direct": DirectAgent,
+    "react": "agentgym.baselines.react:ReActAgent",
+}
 
 
 def resolve_agent(spec: str | type[Agent]) -> type[Agent]:

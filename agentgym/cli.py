@@ -14,9 +14,7 @@ from rich.table import Table
 from agentgym import data
 from agentgym.error import Error
 
-app = typer.Typer(
-    help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False
-)
+app = typer.Typer(help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Benchmark data: where it is looked for, and downloads.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
@@ -71,23 +69,17 @@ def run(
     agent: Annotated[str, typer.Option(help="Agent name or module:Class.")] = "expert",
     policy: Annotated[str, typer.Option(help="Policy: expert, random, ...")] = "expert",
     split: Annotated[str | None, typer.Option(help="Split to play (default: the env's test split).")] = None,
-    task_id: Annotated[
-        list[str] | None, typer.Option(help="Play this task (repeatable) instead of a split.")
-    ] = None,
+    task_id: Annotated[list[str] | None, typer.Option(help="Play this task (repeatable) instead of a split.")] = None,
     limit: Annotated[int | None, typer.Option(help="Play only the first N tasks.")] = None,
     episodes_per_task: Annotated[int, typer.Option(help="Independent episodes per task.")] = 1,
     trials: Annotated[int, typer.Option(help="Sequential attempts per task until won (Reflexion).")] = 1,
     workers: Annotated[int, typer.Option(help="Env worker processes; 0 runs envs in this process.")] = 1,
     max_steps: Annotated[int | None, typer.Option(help="Step cap per episode (default: the env's).")] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Output folder (default: runs/ENV-SPLIT-AGENT-POLICY).")
-    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/ENV-SPLIT-AGENT-POLICY).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a different run found in --out.")] = False,
     seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
     agent_arg: Annotated[list[str] | None, typer.Option(help="Agent setting KEY=VALUE (repeatable).")] = None,
-    env_arg: Annotated[
-        list[str] | None, typer.Option(help="gymnasium.make argument KEY=VALUE (repeatable).")
-    ] = None,
+    env_arg: Annotated[list[str] | None, typer.Option(help="gymnasium.make argument KEY=VALUE (repeatable).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     debug: Annotated[bool, typer.Option(help="Raise agent/policy errors instead of recording them.")] = False,
 ) -> None:

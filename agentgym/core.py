@@ -75,9 +75,7 @@ class TextEnv(gymnasium.Env[str, str]):
     ) -> None:
         """Set up spaces and settings; heavy resources (simulators, data) load lazily on first use."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}"
-            )
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.observation_space = FreeText()
         self.action_space = FreeText()
         self.render_mode = render_mode
@@ -143,9 +141,7 @@ class TextEnv(gymnasium.Env[str, str]):
         unknown = set(options) - RESET_OPTION_KEYS - self.extra_reset_options
         if unknown:
             allowed = sorted(RESET_OPTION_KEYS | self.extra_reset_options)
-            raise ValueError(
-                f"unknown reset option(s) {sorted(unknown)}; {type(self).__name__} takes {allowed}"
-            )
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; {type(self).__name__} takes {allowed}")
         task_id = self.tasks.resolve(options, self.np_random)
         observation, self._task_text = self._start(task_id, options)
         self._task_id = task_id

@@ -74,9 +74,7 @@ def resolve_env_id(name: str) -> str:
     for candidate in candidates:
         if candidate in gymnasium.registry:
             return candidate
-    raise KeyError(
-        f"unknown env {name!r}; known: {', '.join(sorted(by_name))} (or any registered gymnasium id)"
-    )
+    raise KeyError(f"unknown env {name!r}; known: {', '.join(sorted(by_name))} (or any registered gymnasium id)")
 
 
 def entry_for(env_id: str) -> EnvEntry | None:

@@ -94,9 +94,7 @@ class RecordTrajectory(gymnasium.Wrapper[str, str, str, str]):
         v0.1.0: initial version.
     """
 
-    def __init__(
-        self, env: gymnasium.Env[str, str], path: str | Path | None = None, *, keep: bool = True
-    ) -> None:
+    def __init__(self, env: gymnasium.Env[str, str], path: str | Path | None = None, *, keep: bool = True) -> None:
         """Wrap ``env``."""
         super().__init__(env)
         self.path = Path(path) if path is not None else None

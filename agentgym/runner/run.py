@@ -53,9 +53,7 @@ def episode_seed(base_seed: int, env_id: str, task_id: str, episode: int) -> int
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-def evaluate(
-    env_id: str, agent: str | type[Agent] = "expert", policy: str | Policy = "expert", **kwargs: Any
-):
+def evaluate(env_id: str, agent: str | type[Agent] = "expert", policy: str | Policy = "expert", **kwargs: Any):
     """Play episodes of ``env_id`` with an agent and a policy; see :func:`aevaluate` for every argument.
 
     Example:
@@ -69,9 +67,7 @@ def evaluate(
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(aevaluate(env_id, agent, policy, **kwargs))
-    raise RuntimeError(
-        "evaluate() cannot run inside an event loop (e.g. Jupyter): use `await agentgym.aevaluate(...)`"
-    )
+    raise RuntimeError("evaluate() cannot run inside an event loop (e.g. Jupyter): use `await agentgym.aevaluate(...)`")
 
 
 async def aevaluate(
@@ -140,7 +136,9 @@ async def aevaluate(
     policy_obj = make_policy(policy) if isinstance(policy, str) else policy
     agent_cls = resolve_agent(agent)
     make_agent = agent_cls.factory(
-        policy_obj, RunSetup(env_id, env_name, env_config.kwargs, split_name), **dict(agent_kwargs or {})
+        policy_obj,
+        RunSetup(env_id, env_name, env_config.kwargs, split_name, tuple(ids)),
+        **dict(agent_kwargs or {}),
     )
     config = {
         "env_id": env_id,

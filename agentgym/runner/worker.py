@@ -154,9 +154,7 @@ class EnvWorker:
         loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
         try:
             await asyncio.wait_for(readable, timeout_s)
-            status, payload = (
-                self._conn.recv()
-            )  # a dead worker makes the socket readable: recv raises EOFError
+            status, payload = self._conn.recv()  # a dead worker makes the socket readable: recv raises EOFError
         except TimeoutError:
             self.kill()
             raise WorkerCrashed(
@@ -164,9 +162,7 @@ class EnvWorker:
             ) from None
         except (EOFError, OSError) as e:
             code = self.kill()
-            raise WorkerCrashed(
-                f"env worker for {self.config.env_id} died (exit code {code}) during {method}"
-            ) from e
+            raise WorkerCrashed(f"env worker for {self.config.env_id} died (exit code {code}) during {method}") from e
         finally:
             with contextlib.suppress(Exception):
                 loop.remove_reader(fd)

@@ -214,9 +214,7 @@ class Game24Env(TextEnv):
         if len(self._remaining) == 1:
             return [_answer(self._remaining[0])] if self._remaining[0].value == TARGET else []
         return [
-            f"{move} (left: {_format_values(rest)})"
-            for move, rest in legal_moves(self._values())
-            if solvable(rest)
+            f"{move} (left: {_format_values(rest)})" for move, rest in legal_moves(self._values()) if solvable(rest)
         ]
 
     def _values(self) -> tuple[Fraction, ...]:

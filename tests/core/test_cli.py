@@ -52,9 +52,7 @@ def test_run_default_output_folder_is_named_after_the_run(tmp_path, monkeypatch)
     ],
 )
 def test_bad_input_gets_a_clear_message_not_a_traceback(args, message, tmp_path):
-    result = runner.invoke(
-        app, [*args, "--out", str(tmp_path)] if args[0] == "run" else args, terminal_width=200
-    )
+    result = runner.invoke(app, [*args, "--out", str(tmp_path)] if args[0] == "run" else args, terminal_width=200)
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
 

@@ -19,9 +19,7 @@ def setup_cfg() -> configparser.ConfigParser:
 
 
 def test_top_level_folders_install_under_agentgym():
-    package_dir = dict(
-        line.split(" = ") for line in setup_cfg()["options"]["package_dir"].strip().splitlines()
-    )
+    package_dir = dict(line.split(" = ") for line in setup_cfg()["options"]["package_dir"].strip().splitlines())
     assert {k.strip(): v.strip() for k, v in package_dir.items()} == MAPPED
 
 

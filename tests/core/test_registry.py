@@ -9,9 +9,7 @@ from agentgym.registry import ENVS, resolve_env_id
 
 
 def run_python(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     return result.stdout.strip()
 
 

@@ -64,9 +64,7 @@ def test_shared_memory_codec_roundtrip():
 def test_async_vector_env_returns_real_observations(vector_kwargs):
     sync = gymnasium.make_vec("agentgym/Game24-v0", num_envs=2, vectorization_mode="sync")
     expected, _ = sync.reset(seed=[1, 2])
-    venv = gymnasium.make_vec(
-        "agentgym/Game24-v0", num_envs=2, vectorization_mode="async", vector_kwargs=vector_kwargs
-    )
+    venv = gymnasium.make_vec("agentgym/Game24-v0", num_envs=2, vectorization_mode="async", vector_kwargs=vector_kwargs)
     try:
         observations, infos = venv.reset(seed=[1, 2])
         assert tuple(observations) == tuple(expected)

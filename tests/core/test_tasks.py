@@ -4,9 +4,7 @@ import pytest
 from agentgym.error import TaskNotFound
 from agentgym.tasks import TaskSet, task_list_hash
 
-TASKS = TaskSet(
-    ids=("a", "b", "c", "d"), splits={"test": ("c", "d"), "train": ("a", "b")}, default_split="test"
-)
+TASKS = TaskSet(ids=("a", "b", "c", "d"), splits={"test": ("c", "d"), "train": ("a", "b")}, default_split="test")
 
 
 def rng(seed=0):

@@ -22,9 +22,7 @@ def read_records(out: Path) -> list[dict]:
 
 
 def test_end_to_end_with_two_workers(tmp_path, shared_data):
-    result = evaluate(
-        "game24", "expert", "expert", split="test", limit=12, workers=2, out=tmp_path, progress=False
-    )
+    result = evaluate("game24", "expert", "expert", split="test", limit=12, workers=2, out=tmp_path, progress=False)
     assert result.summary["episodes"] == 12 and result.summary["success_rate"] == 1.0
     assert result.summary["mean_steps"] == 4.0 and result.summary["errors"] == 0
     records = read_records(tmp_path)
@@ -118,9 +116,7 @@ def test_a_hung_worker_times_out_and_its_episode_is_retried(tmp_path, monkeypatc
 
 def test_an_episode_that_keeps_failing_becomes_an_error_record(tmp_path, monkeypatch):
     monkeypatch.setattr(WorkerSignaller, "once", False)
-    result = evaluate(
-        "game24", WorkerSignaller, limit=1, workers=1, max_retries=1, progress=False, out=tmp_path
-    )
+    result = evaluate("game24", WorkerSignaller, limit=1, workers=1, max_retries=1, progress=False, out=tmp_path)
     [record] = result.records
     assert record["error"].startswith("WorkerCrashed: env worker for agentgym/Game24-v0")
     assert record["attempts"] == 2 and "Traceback" in record["traceback"]

@@ -67,9 +67,7 @@ def test_truncate_keeps_the_requested_part():
 
 
 def test_truncate_observation_wrapper_and_validation():
-    env = TruncateObservation(
-        gymnasium.make("agentgym/Game24-v0", render_mode="ansi"), max_chars=40, keep="tail"
-    )
+    env = TruncateObservation(gymnasium.make("agentgym/Game24-v0", render_mode="ansi"), max_chars=40, keep="tail")
     observation, _ = env.reset(seed=0)
     full = env.render()  # the untruncated observation
     assert len(observation) <= 40 and len(full) > 40 and full.endswith(observation.split("] ", 1)[1])

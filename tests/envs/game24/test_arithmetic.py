@@ -65,9 +65,7 @@ def test_evaluate_is_exact():
         evaluate("1+" * 400 + "1")
 
 
-@pytest.mark.parametrize(
-    ("text", "value"), [("12", 12), ("-3", -3), ("0.5", Fraction(1, 2)), ("8/3", Fraction(8, 3))]
-)
+@pytest.mark.parametrize(("text", "value"), [("12", 12), ("-3", -3), ("0.5", Fraction(1, 2)), ("8/3", Fraction(8, 3))])
 def test_parse_number(text, value):
     assert parse_number(text) == value
 

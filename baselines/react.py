@@ -1,0 +1,173 @@
+"""ReAct (Yao et al., 2023): think, then act, one action per turn, with few-shot demonstrations.
+
+The prompt is a chat: a system message with the env's instruction and expert demonstrations of the task's
+group (a stable prefix, so a server's prefix cache is hit), then the episode's turns: the first
+observation, and after each ``Thought: ... / Action: ...`` reply the next ``Observation: ...``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup
+from agentgym.baselines.demos import Demonstration, demonstrations
+from agentgym.baselines.prompts import instruction, task_group
+from agentgym.policies import Completion, Message, Policy, Request, Sampling
+from agentgym.wrappers.react import parse_react
+from agentgym.wrappers.truncate import truncate_text
+
+#: Named action rewrites that papers apply to the model's action; each run records which were on.
+ACTION_REWRITES: dict[str, Callable[[str], str]] = {
+    # Reflexion and CoPS on ALFWorld: the game's command is "put X in/on Y"; models write "in" or "on".
+    "alfworld-in-on": lambda a: re.sub(r"^(put .+?) (?:in|on) (?!/)(.+)$", r"\1 in/on \2", a),
+    # CoPS: a leading '>' (the transcript's action marker) is dropped.
+    "strip-prompt-marker": lambda a: a.lstrip("> ").strip(),
+}
+
+
+@dataclass
+class _Turn:
+    thought: str
+    action: str
+    observation: str = ""
+
+
+class ReActAgent(Agent):
+    """ReAct with chat prompts and expert demonstrations.
+
+    Args:
+        policy: the LLM.
+        shots: demonstrations per task group (built from the env's expert on the train split).
+        demos: demonstrations by group (normally built by :meth:`factory`).
+        temperature: sampling temperature of the action call.
+        max_tokens: new tokens per reply.
+        history: keep only the last ``history`` turns in the prompt (``None``: all).
+        max_observation_chars: observations in the prompt are cut to this length.
+        strict: require an ``Action:`` line (otherwise a bare first line is taken as the action).
+        resample_repeats: if the action repeats the previous one, sample again at +0.1 temperature, up to
+            this many times (CoPS).
+        rewrites: names from :data:`ACTION_REWRITES` applied to every action.
+    """
+
+    name = "react"
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        shots: int = 1,
+        demos: dict[str | None, list[Demonstration]] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        history: int | None = None,
+        max_observation_chars: int = 4000,
+        strict: bool = False,
+        resample_repeats: int = 0,
+        rewrites: list[str] | tuple[str, ...] = (),
+    ) -> None:
+        """See the class docstring."""
+        super().__init__(policy)
+        unknown = [r for r in rewrites if r not in ACTION_REWRITES]
+        if unknown:
+            raise ValueError(f"unknown rewrites {unknown}; known: {sorted(ACTION_REWRITES)}")
+        self.shots = shots
+        self.demos = demos or {}
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.history = history
+        self.max_observation_chars = max_observation_chars
+        self.strict = strict
+        self.resample_repeats = resample_repeats
+        self.rewrites = tuple(rewrites)
+        self.first_observation = ""
+        self.turns: list[_Turn] = []
+
+    @classmethod
+    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+        """Build the demonstrations once for the run (from the env's expert), then make agents."""
+        shots = settings.get("shots", 1)
+        groups = {task_group(setup.env_name, t) for t in setup.task_ids} or {None}
+        demos = demonstrations(setup, groups, shots=shots) if shots > 0 else {}
+        return lambda: cls(policy, demos=demos, **settings)
+
+    def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
+        """Start an episode."""
+        super().reset(observation, info, context)
+        self.first_observation = observation
+        self.turns = []
+
+    # --- prompt --------------------------------------------------------------------------------------
+
+    def system_prompt(self) -> str:
+        """The instruction and the demonstrations of this task's group: identical for the group's tasks."""
+        assert self.context is not None
+        text = instruction(self.context.env_name)
+        demos = self.demos.get(task_group(self.context.env_name, self.context.task_id), [])
+        if demos:
+            examples = "\n\n".join(f"Example {i}:\n{d.as_text()}" for i, d in enumerate(demos, 1))
+            text += f"\n\nHere {'is an example' if len(demos) == 1 else 'are examples'} of solved tasks.\n\n{examples}"
+        return text
+
+    def task_message(self) -> str:
+        """The first user message: the task's first observation (Reflexion adds its notes here)."""
+        return self._cut(self.first_observation)
+
+    def messages(self) -> list[Message]:
+        """The chat so far, ending with the latest observation."""
+        messages: list[Message] = [
+            {"role": "system", "content": self.system_prompt()},
+            {"role": "user", "content": self.task_message()},
+        ]
+        turns = self.turns if self.history is None else self.turns[-self.history :] if self.history else []
+        if len(turns) < len(self.turns):
+            messages[-1]["content"] += f"\n\n({len(self.turns) - len(turns)} earlier steps are not shown.)"
+        for turn in turns:
+            messages.append({"role": "assistant", "content": f"Thought: {turn.thought}\nAction: {turn.action}"})
+            messages.append({"role": "user", "content": f"Observation: {self._cut(turn.observation)}"})
+        return messages
+
+    def _cut(self, text: str) -> str:
+        return truncate_text(text, self.max_observation_chars)
+
+    # --- acting --------------------------------------------------------------------------------------
+
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        """Ask the policy for a thought and an action."""
+        if self.turns:
+            self.turns[-1].observation = observation
+        messages = self.messages()
+        completions: list[Completion] = []
+        for attempt in range(self.resample_repeats + 1):
+            completion = await self.complete(messages, temperature=self.temperature + 0.1 * attempt)
+            completions.append(completion)
+            thought, action = parse_react(completion.text, strict=self.strict)
+            for name in self.rewrites:
+                action = ACTION_REWRITES[name](action)
+            if not self.turns or action != self.turns[-1].action:
+                break
+        self.turns.append(_Turn(thought, action))
+        return AgentStep(action, response=completion.text, usage=[c.usage() for c in completions])
+
+    async def complete(self, messages: list[Message], *, temperature: float) -> Completion:
+        """One policy call for ``messages`` (the request carries the episode's oracle for scripted policies)."""
+        sampling = Sampling(temperature=temperature, max_tokens=self.max_tokens, stop=("\nObservation:",))
+        oracle = self.context.expert_action if self.context else None
+        return (await self.policy.agenerate([Request(messages, sampling, oracle=oracle)]))[0]
+
+    def config(self) -> dict[str, Any]:
+        """The settings that identify this agent in run records."""
+        return {
+            "name": self.name,
+            "shots": self.shots,
+            "demo_tasks": {str(g): [d.task_id for d in ds] for g, ds in sorted(self.demos.items(), key=str)},
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "history": self.history,
+            "max_observation_chars": self.max_observation_chars,
+            "strict": self.strict,
+            "resample_repeats": self.resample_repeats,
+            "rewrites": list(self.rewrites),
+        }
