@@ -177,6 +177,7 @@ AGENTS: dict[str, type[Agent] | str] = {
     "expert": ExpertAgent,
     "direct": DirectAgent,
     "react": "agentgym.baselines.react:ReActAgent",
+    "reflexion": "agentgym.baselines.reflexion:ReflexionAgent",
 }
 
 

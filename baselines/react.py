@@ -88,6 +88,8 @@ class ReActAgent(Agent):
     @classmethod
     def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Build the demonstrations once for the run (from the env's expert), then make agents."""
+        if "demos" in settings:  # given by the caller
+            return lambda: cls(policy, **settings)
         shots = settings.get("shots", 1)
         groups = {task_group(setup.env_name, t) for t in setup.task_ids} or {None}
         demos = demonstrations(setup, groups, shots=shots) if shots > 0 else {}
