@@ -178,6 +178,8 @@ AGENTS: dict[str, type[Agent] | str] = {
     "direct": DirectAgent,
     "react": "agentgym.baselines.react:ReActAgent",
     "reflexion": "agentgym.baselines.reflexion:ReflexionAgent",
+    "tot": "agentgym.baselines.tot:ToTAgent",
+    "rafa": "agentgym.baselines.tot:RAFAAgent",
 }
 
 

@@ -12,7 +12,8 @@ processed in order as RAFA's env does, stopping at the first line that fails:
   Wrong: feedback, and the episode goes on (to the step cap, 20 as RAFA).
 
 Reward: 1 for a correct answer, else 0; ``score`` is 1.0 once won. ``info["numbers"]`` is the puzzle,
-``info["remaining"]`` the numbers left, ``info["feedback"]`` one line per processed action line.
+``info["remaining"]`` the numbers left (sorted), ``info["history"]`` the committed step lines (RAFA's
+state), ``info["feedback"]`` one line per processed action line.
 
 Change logs:
     v0: initial version.
@@ -116,6 +117,7 @@ class Game24Env(TextEnv):
         self.one_shot = one_shot
         self._numbers: tuple[int, ...] = ()
         self._remaining: list[Operand] = []
+        self._history: list[str] = []
 
     def _load_tasks(self) -> TaskSet:
         ids = load_puzzles().task_ids
@@ -131,6 +133,7 @@ class Game24Env(TextEnv):
     def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
         self._numbers = tuple(int(n) for n in task_id.split())
         self._remaining = [Operand(Fraction(n), str(n)) for n in self._numbers]
+        self._history = []
         task = f"{RULES}\nInput: {task_id}"
         return f"{task}\nNumbers left: {task_id}", task
 
@@ -184,6 +187,7 @@ class Game24Env(TextEnv):
         if not solvable(tuple(sorted(o.value for o in after))):
             return f"it is impossible to reach 24 from {_numbers_text(after)}."
         self._remaining = after
+        self._history.append(line)
         return None
 
     def _outcome(self, feedback: list[str], *, won: bool = False, invalid: bool = False) -> Outcome:
@@ -223,7 +227,8 @@ class Game24Env(TextEnv):
     def _extra_info(self) -> dict[str, Any]:
         return {
             "numbers": list(self._numbers),
-            "remaining": [format_number(o.value) for o in self._remaining],
+            "remaining": [format_number(v) for v in self._values()],
+            "history": list(self._history),
             "puzzle_source": self.puzzle_source,
         }
 
