@@ -17,7 +17,11 @@ from agentgym.error import Error
 app = typer.Typer(help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Benchmark data: where it is looked for, and downloads.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-console = Console()
+
+
+def console() -> Console:
+    """The terminal (made per call, so that it follows the current terminal width)."""
+    return Console()
 
 
 def parse_settings(pairs: list[str] | None) -> dict[str, Any]:
@@ -60,19 +64,24 @@ def list_envs() -> None:
         except FileNotFoundError as e:
             splits, status = "-", f"[yellow]no data: {e}"
         table.add_row(entry.env_id, entry.short_name, str(entry.max_episode_steps), splits, status)
-    console.print(table)
+    console().print(table)
 
 
 @app.command()
 def run(
-    env: Annotated[str, typer.Argument(help="Env: a short name (game24) or a full id (agentgym/Game24-v0).")],
-    agent: Annotated[str, typer.Option(help="Agent name or module:Class.")] = "expert",
+    env: Annotated[
+        str | None, typer.Argument(help="Env: a short name (game24) or a full id; optional with --preset.")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="A paper's setting (split, step cap, trials, agent); see `agentgym presets`.")
+    ] = None,
+    agent: Annotated[str | None, typer.Option(help="Agent name or module:Class [default: expert].")] = None,
     policy: Annotated[str, typer.Option(help="Policy: expert, random, ...")] = "expert",
     split: Annotated[str | None, typer.Option(help="Split to play (default: the env's test split).")] = None,
     task_id: Annotated[list[str] | None, typer.Option(help="Play this task (repeatable) instead of a split.")] = None,
     limit: Annotated[int | None, typer.Option(help="Play only the first N tasks.")] = None,
     episodes_per_task: Annotated[int, typer.Option(help="Independent episodes per task.")] = 1,
-    trials: Annotated[int, typer.Option(help="Sequential attempts per task until won (Reflexion).")] = 1,
+    trials: Annotated[int | None, typer.Option(help="Sequential attempts per task until won [default: 1].")] = None,
     workers: Annotated[int, typer.Option(help="Env worker processes; 0 runs envs in this process.")] = 1,
     max_steps: Annotated[int | None, typer.Option(help="Step cap per episode (default: the env's).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/ENV-SPLIT-AGENT-POLICY).")] = None,
@@ -87,40 +96,63 @@ def run(
     from agentgym.registry import resolve_env_id
     from agentgym.runner import evaluate
 
+    settings: dict[str, Any] = {"agent_kwargs": {}, "env_kwargs": {}}
+    if preset is not None:
+        from agentgym.baselines.presets import preset_arguments
+
+        try:
+            settings = preset_arguments(preset)
+        except KeyError as e:
+            raise typer.BadParameter(str(e.args[0]), param_hint="--preset") from e
+    if agent is not None and agent != settings.get("agent"):
+        settings["agent_kwargs"] = {}  # a preset's agent settings are for its own agent
+    chosen = {"agent": agent, "split": split, "limit": limit, "trials": trials, "max_steps": max_steps}
+    settings.update({key: value for key, value in chosen.items() if value is not None})
+    settings["agent_kwargs"] = {**settings["agent_kwargs"], **parse_settings(agent_arg)}
+    settings["env_kwargs"] = {**settings["env_kwargs"], **parse_settings(env_arg)}
+    settings.setdefault("agent", "expert")
+    name = env or settings.pop("env_id", None)
+    settings.pop("env_id", None)
+    if name is None:
+        raise typer.BadParameter("give an env (or a --preset)", param_hint="ENV")
     try:
-        env_id = resolve_env_id(env)
+        env_id = resolve_env_id(name)
     except KeyError as e:
         raise typer.BadParameter(str(e.args[0]), param_hint="ENV") from e
     if out is None:
-        name = env_id.split("/")[-1].lower()
-        out = Path("runs") / "-".join(
-            x.replace(":", "_").replace("/", "_") for x in (name, split or "default", agent, policy)
-        )
+        parts = (env_id.split("/")[-1].lower(), preset or settings.get("split") or "default", settings["agent"], policy)
+        out = Path("runs") / "-".join(x.replace(":", "_").replace("/", "_") for x in parts)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         result = evaluate(
             env_id,
-            agent,
-            policy,
-            split=split,
+            policy=policy,
             task_ids=task_id or None,
-            limit=limit,
             episodes_per_task=episodes_per_task,
-            trials=trials,
             workers=workers,
-            max_steps=max_steps,
             out=out,
             overwrite=overwrite,
             seed=seed,
-            env_kwargs=parse_settings(env_arg),
-            agent_kwargs=parse_settings(agent_arg),
             progress=progress,
             debug=debug,
+            **settings,
         )
     except (Error, ValueError, KeyError, TypeError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        console().print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     print_summary(result.summary, result.out)
+
+
+@app.command("presets")
+def list_presets() -> None:
+    """List the paper presets: their settings and published numbers."""
+    from agentgym.baselines.presets import PRESETS
+
+    table = Table("preset", "env", "split", "agent", "steps", "trials", "published")
+    for p in PRESETS.values():
+        published = "; ".join(f"{x.method} ({x.model}): {x.value:.1%}" for x in p.published) or "-"
+        table.add_row(p.name, p.env_id.split("/")[-1], p.split, p.agent, str(p.max_steps), str(p.trials), published)
+    console().print(table)
 
 
 def print_summary(summary: dict[str, Any], out: Path | None) -> None:
@@ -139,15 +171,43 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
         table.add_row(f"success after trial {trial}", format(rate, ".1%"))
     table.add_row("errors", str(summary["errors"]))
     table.add_row("wall time", fmt("wall_time_s", ".1f") + " s")
-    console.print(table)
+    console().print(table)
     if out is not None:
-        console.print(f"records: {out / 'episodes.jsonl'}\nsummary: {out / 'summary.json'}")
+        console().print(f"records: {out / 'episodes.jsonl'}\nsummary: {out / 'summary.json'}")
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Run output folders.")],
+    markdown: Annotated[Path | None, typer.Option(help="Also write the table as Markdown here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.")] = None,
+    png: Annotated[Path | None, typer.Option(help="Also plot cumulative success by trial to this PNG.")] = None,
+) -> None:
+    """Compare runs, with the published numbers of their paper presets beside them."""
+    from agentgym import report as reporting
+
+    try:
+        loaded = [reporting.load_run(folder) for folder in runs]
+    except FileNotFoundError as e:
+        console().print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    table = reporting.rows(loaded)
+    console().print(reporting.rich_table(table))
+    if markdown is not None:
+        markdown.write_text(reporting.markdown(table))
+    if json_out is not None:
+        json_out.write_text(json.dumps(table, indent=2))
+    if png is not None:
+        try:
+            console().print(f"plot: {reporting.plot_success_by_trial(loaded, png)}")
+        except ImportError as e:
+            console().print(f"[yellow]no plot: {e} (pip install 'agentgym[report]')")
 
 
 @data_app.command("path")
 def data_path() -> None:
     """Print where data is looked for (AGENTGYM_DATA, else the per-user cache)."""
-    console.print(str(data.data_root()))
+    console().print(str(data.data_root()))
 
 
 @data_app.command("download")
@@ -161,10 +221,10 @@ def data_download(
     except KeyError as e:
         raise typer.BadParameter(str(e.args[0]), param_hint="NAME") from e
     except (Error, OSError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        console().print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from e
     for path in paths:
-        console.print(f"[green]ok[/green] {path}")
+        console().print(f"[green]ok[/green] {path}")
 
 
 if __name__ == "__main__":

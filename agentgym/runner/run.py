@@ -92,6 +92,7 @@ async def aevaluate(
     recycle_episodes: int | None = None,
     recycle_memory_mb: float | None = None,
     executor: Executor | None = None,
+    preset: str | None = None,
     on_episode: EpisodeCallback | None = None,
     progress: bool = True,
     debug: bool = False,
@@ -122,6 +123,7 @@ async def aevaluate(
         recycle_episodes: restart each worker after this many episodes (default: the env's hint).
         recycle_memory_mb: restart a worker above this resident memory (default: the env's hint).
         executor: where envs run (default: local processes, or in-process for ``workers=0``).
+        preset: the paper preset these settings come from (recorded, for ``agentgym report``).
         on_episode: called with each finished episode's record.
         progress: show a progress bar.
         debug: re-raise agent and policy errors instead of recording them.
@@ -152,6 +154,7 @@ async def aevaluate(
         "policy": policy_obj.config(),
         "max_steps": cap,
         "seed": seed,
+        "preset": preset,
         "workers": workers,
         "agentgym_version": agentgym.__version__,
         "python": platform.python_version(),

@@ -1,0 +1,245 @@
+"""Paper presets: each paper's evaluation setting as one name, and the numbers the paper published for it.
+
+``agentgym run --preset reflexion-alfworld --policy ...`` plays the paper's split with its step cap, trials
+and agent settings; ``agentgym report`` puts a run's numbers next to the published ones of its preset.
+Published numbers come from ``shared/specs/baselines.md`` (the papers' tables, or the authors' committed run
+logs where marked); numbers that could not be verified there are left out rather than quoted from memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Published:
+    """A number a paper reports for a preset's setting.
+
+    Attributes:
+        method: what was run (e.g. ``"ReAct + Reflexion"``).
+        model: the LLM behind it.
+        metric: ``"success_rate"`` or ``"mean_score"`` (the run summary key it compares with).
+        value: the number, as a fraction in [0, 1].
+        source: where it comes from.
+        trial: the trial the number is after (compared with ``success_by_trial[trial]``); ``None`` compares
+            with the run's headline metric.
+        by_trial: cumulative success after each trial, where the paper gives the curve.
+    """
+
+    method: str
+    model: str
+    metric: str
+    value: float
+    source: str
+    trial: int | None = None
+    by_trial: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A paper's evaluation setting.
+
+    Attributes:
+        name: the ``--preset`` name.
+        env_id: the env.
+        split: the split the paper evaluates on.
+        agent: the agent.
+        max_steps: the paper's step cap.
+        trials: attempts per task (multi-trial papers report cumulative success).
+        agent_kwargs: agent settings the paper uses.
+        env_kwargs: env settings the paper uses.
+        limit: the paper's number of tasks, when it plays the first N of the split.
+        published: the paper's numbers for this setting.
+        notes: what a reader should know when comparing.
+    """
+
+    name: str
+    env_id: str
+    split: str
+    agent: str
+    max_steps: int
+    trials: int = 1
+    agent_kwargs: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    published: tuple[Published, ...] = ()
+    notes: str = ""
+
+
+_REFLEXION_LOG = "Reflexion repository run logs (alfworld_runs/*_run_logs), per shared/specs/baselines.md §1.7"
+_ETO_TABLE = "ETO paper (Song et al., ACL 2024), Table 2"
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "reflexion-alfworld",
+            "agentgym/ALFWorld-v0",
+            "valid_unseen",
+            "reflexion",
+            max_steps=49,
+            trials=11,
+            agent_kwargs={"shots": 2, "rewrites": ["alfworld-in-on"]},
+            published=(
+                Published(
+                    "ReAct + Reflexion",
+                    "text-davinci-003",
+                    "success_rate",
+                    130 / 134,
+                    _REFLEXION_LOG,
+                    by_trial=tuple(n / 134 for n in (84, 103, 111, 113, 117, 118, 123, 126, 128, 129, 130)),
+                ),
+            ),
+            notes=(
+                "Trials 0-10 (the paper's 130/134 is after trial 10). The code caps episodes at 49 steps (the "
+                "paper's runs used 30); success counts `won`, not the episode ending."
+            ),
+        ),
+        Preset(
+            "react-alfworld",
+            "agentgym/ALFWorld-v0",
+            "valid_unseen",
+            "react",
+            max_steps=49,
+            trials=7,
+            agent_kwargs={"shots": 2, "rewrites": ["alfworld-in-on"]},
+            published=(
+                Published("ReAct only", "text-davinci-003", "success_rate", 84 / 134, _REFLEXION_LOG, trial=0),
+                Published("ReAct only", "text-davinci-003", "success_rate", 101 / 134, _REFLEXION_LOG, trial=6),
+            ),
+            notes="Reflexion's baseline: the same trial loop without reflections (trials 0-6 in its logs).",
+        ),
+        Preset(
+            "reflexion-webshop",
+            "agentgym/WebShop-v0",
+            "test",
+            "reflexion",
+            max_steps=15,
+            trials=4,
+            limit=100,
+            published=(
+                Published("ReAct only", "text-davinci-002", "success_rate", 0.33, _REFLEXION_LOG, trial=0),
+                Published("ReAct + Reflexion", "text-davinci-002", "success_rate", 0.35, _REFLEXION_LOG, trial=3),
+            ),
+            notes="Sessions fixed_0..99 are goals 0-99 of the test split; success is reward 1.",
+        ),
+        Preset(
+            "eto-webshop",
+            "agentgym/WebShop-v0",
+            "eto_test",
+            "react",
+            max_steps=10,
+            published=(
+                Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.674, _ETO_TABLE),
+                Published("SFT", "Llama-2-7B-Chat", "mean_score", 0.631, _ETO_TABLE),
+                Published("1-shot ReAct", "GPT-4", "mean_score", 0.632, _ETO_TABLE),
+            ),
+        ),
+        Preset(
+            "eto-sciworld-seen",
+            "agentgym/ScienceWorld-v0",
+            "eto_seen",
+            "react",
+            max_steps=120,
+            published=(
+                Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.738, _ETO_TABLE),
+                Published("SFT", "Llama-2-7B-Chat", "mean_score", 0.674, _ETO_TABLE),
+                Published("1-shot ReAct", "GPT-4", "mean_score", 0.648, _ETO_TABLE),
+            ),
+            notes="ETO caps steps per task (10-120) and scores the best score reached in the episode.",
+        ),
+        Preset(
+            "eto-sciworld-unseen",
+            "agentgym/ScienceWorld-v0",
+            "eto_unseen",
+            "react",
+            max_steps=120,
+            published=(
+                Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.650, _ETO_TABLE),
+                Published("SFT", "Llama-2-7B-Chat", "mean_score", 0.530, _ETO_TABLE),
+                Published("1-shot ReAct", "GPT-4", "mean_score", 0.644, _ETO_TABLE),
+            ),
+            notes="ETO caps steps per task (10-120) and scores the best score reached in the episode.",
+        ),
+        Preset(
+            "eto-alfworld-seen",
+            "agentgym/ALFWorld-v0",
+            "valid_seen",
+            "react",
+            max_steps=40,
+            published=(
+                Published("ETO", "Llama-2-7B-Chat", "success_rate", 0.686, _ETO_TABLE),
+                Published("SFT", "Llama-2-7B-Chat", "success_rate", 0.600, _ETO_TABLE),
+                Published("1-shot ReAct", "GPT-4", "success_rate", 0.429, _ETO_TABLE),
+            ),
+        ),
+        Preset(
+            "eto-alfworld-unseen",
+            "agentgym/ALFWorld-v0",
+            "valid_unseen",
+            "react",
+            max_steps=40,
+            published=(
+                Published("ETO", "Llama-2-7B-Chat", "success_rate", 0.724, _ETO_TABLE),
+                Published("SFT", "Llama-2-7B-Chat", "success_rate", 0.672, _ETO_TABLE),
+                Published("1-shot ReAct", "GPT-4", "success_rate", 0.381, _ETO_TABLE),
+            ),
+        ),
+        Preset(
+            "tot-game24",
+            "agentgym/Game24OneShot-v0",
+            "test",
+            "tot",
+            max_steps=1,
+            agent_kwargs={"breadth": 5},
+            published=(Published("ToT (b=5)", "GPT-4", "success_rate", 0.74, "ToT paper (Yao et al., 2023), Table 2"),),
+            notes="ToT proposes all next steps per state; its value prompt samples 3 times per state.",
+        ),
+        Preset(
+            "tot-b1-game24",
+            "agentgym/Game24OneShot-v0",
+            "test",
+            "tot",
+            max_steps=1,
+            agent_kwargs={"breadth": 1},
+            published=(Published("ToT (b=1)", "GPT-4", "success_rate", 0.45, "ToT paper (Yao et al., 2023), Table 2"),),
+        ),
+        Preset(
+            "rafa-game24",
+            "agentgym/Game24-v0",
+            "test",
+            "rafa",
+            max_steps=20,
+            agent_kwargs={"breadth": 2},
+            notes="RAFA's Game-of-24 numbers could not be verified (shared/specs/baselines.md §4.4).",
+        ),
+    )
+}
+
+
+def preset_arguments(name: str) -> dict[str, Any]:
+    """The :func:`agentgym.evaluate` arguments of preset ``name`` (callers may override any of them)."""
+    chosen = preset(name)
+    return {
+        "env_id": chosen.env_id,
+        "agent": chosen.agent,
+        "split": chosen.split,
+        "max_steps": chosen.max_steps,
+        "trials": chosen.trials,
+        "limit": chosen.limit,
+        "agent_kwargs": dict(chosen.agent_kwargs),
+        "env_kwargs": dict(chosen.env_kwargs),
+        "preset": chosen.name,
+    }
+
+
+def preset(name: str) -> Preset:
+    """Return the preset ``name``.
+
+    Raises:
+        KeyError: naming the known presets.
+    """
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]

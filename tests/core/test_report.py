@@ -1,0 +1,99 @@
+import json
+
+from typer.testing import CliRunner
+
+import agentgym
+from agentgym import report
+from agentgym.baselines.presets import PRESETS, preset_arguments
+from agentgym.cli import app
+from tests.support.agents import LearnsFromMemory
+
+
+def test_presets_are_well_formed():
+    import gymnasium
+
+    for preset in PRESETS.values():
+        assert preset.env_id in gymnasium.registry
+        assert preset.trials >= 1 and preset.max_steps >= 1
+        for published in preset.published:
+            assert 0 <= published.value <= 1 and published.metric in ("success_rate", "mean_score")
+            assert published.trial is None or published.trial < preset.trials
+            assert len(published.by_trial) in (0, preset.trials)
+
+
+def test_report_puts_runs_next_to_the_paper(tmp_path, shared_data):
+    arguments = preset_arguments("tot-game24") | {"agent": "expert", "agent_kwargs": {}, "limit": 4}
+    agentgym.evaluate(policy="expert", out=tmp_path / "tot", workers=0, progress=False, **arguments)
+    agentgym.evaluate(
+        "game24", LearnsFromMemory, limit=4, trials=3, max_steps=4, workers=0, out=tmp_path / "trials", progress=False
+    )
+    runs = [report.load_run(tmp_path / "tot"), report.load_run(tmp_path / "trials")]
+    table = report.rows(runs)
+    assert [row["run"] for row in table] == ["tot", "  paper: ToT (b=5)", "trials"]
+    assert table[0]["success_rate"] == 1.0 and table[0]["episodes"] == 4
+    assert abs(table[1]["delta"] - (1.0 - 0.74)) < 1e-9 and table[1]["source"].startswith("ToT paper")
+    assert table[2]["success_by_trial"] == [0.0, 1.0, 1.0]
+    text = report.markdown(table)
+    assert "| tot | Game24OneShot-v0 | test | expert | expert | 4 | 100.0% |" in text and "+26.0%" in text
+    png = report.plot_success_by_trial(runs, tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_recomputes_a_partial_run(tmp_path, shared_data):
+    agentgym.evaluate("game24", limit=3, workers=0, out=tmp_path, progress=False)
+    lines = (tmp_path / "episodes.jsonl").read_text().splitlines()
+    (tmp_path / "episodes.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:30])  # killed mid-write
+    run = report.load_run(tmp_path)
+    assert run.summary["episodes"] == 2 and run.summary["success_rate"] == 1.0
+
+
+def test_report_command(tmp_path, shared_data):
+    agentgym.evaluate("game24", limit=2, workers=0, out=tmp_path / "a", progress=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            str(tmp_path / "a"),
+            "--markdown",
+            str(tmp_path / "r.md"),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--png",
+            str(tmp_path / "r.png"),
+        ],
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_text())[0]["episodes"] == 2
+    assert (tmp_path / "r.md").read_text().startswith("| run |") and (tmp_path / "r.png").exists()
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "holds no run" in missing.output
+
+
+def test_run_with_a_preset(tmp_path, shared_data):
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--preset",
+            "tot-game24",
+            "--agent",
+            "expert",
+            "--limit",
+            "2",
+            "--workers",
+            "0",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ],
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run.json").read_text())
+    assert config["preset"] == "tot-game24" and config["env_id"] == "agentgym/Game24OneShot-v0"
+    assert config["max_steps"] == 1 and config["agent"]["name"] == "expert"
+    listing = CliRunner(env={"COLUMNS": "250"}).invoke(app, ["presets"])
+    assert "reflexion-alfworld" in listing.output and "97.0%" in listing.output
+    bad = CliRunner().invoke(app, ["run", "--preset", "nope"])
+    assert bad.exit_code == 2 and "unknown preset" in bad.output
