@@ -41,6 +41,7 @@ class RunSetup:
         env_kwargs: the ``gymnasium.make`` arguments of the run.
         split: the split being played (``"custom"`` for an explicit task list).
         task_ids: the tasks the run plays.
+        history: records of episodes already played (a resumed run), for agents that learn across episodes.
     """
 
     env_id: str
@@ -48,6 +49,7 @@ class RunSetup:
     env_kwargs: dict[str, Any]
     split: str
     task_ids: tuple[str, ...] = ()
+    history: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -180,6 +182,7 @@ AGENTS: dict[str, type[Agent] | str] = {
     "reflexion": "agentgym.baselines.reflexion:ReflexionAgent",
     "tot": "agentgym.baselines.tot:ToTAgent",
     "rafa": "agentgym.baselines.tot:RAFAAgent",
+    "cops": "agentgym.baselines.cops:CoPSAgent",
 }
 
 

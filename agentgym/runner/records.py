@@ -62,7 +62,7 @@ class EpisodeStore:
                     "use another output folder, or --overwrite to replace it"
                 )
         run_file.write_text(json.dumps(self.config, indent=2, default=str))
-        for record in _read_records(episodes):
+        for record in read_records(episodes):
             self.records[episode_key(record)] = record
 
     def done(self, key: tuple[str, int]) -> bool:
@@ -85,7 +85,7 @@ class EpisodeStore:
         return path
 
 
-def _read_records(path: Path) -> Iterable[dict[str, Any]]:
+def read_records(path: Path) -> Iterable[dict[str, Any]]:
     """Yield the complete records of an episodes file, cutting off a line a killed run left half-written."""
     if not path.exists():
         return

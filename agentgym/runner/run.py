@@ -21,7 +21,7 @@ from agentgym.error import WorkerCrashed
 from agentgym.policies import Policy, make_policy
 from agentgym.registry import entry_for, resolve_env_id
 from agentgym.runner.executor import EnvHandle, Executor, InProcessExecutor, LocalExecutor
-from agentgym.runner.records import EpisodeStore, episode_key, summarize
+from agentgym.runner.records import EPISODES_FILE, EpisodeStore, episode_key, read_records, summarize
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
 from agentgym.wrappers.record import Trajectory
@@ -137,9 +137,10 @@ async def aevaluate(
     ids, split_name, env_name = _task_list(env_config, split, task_ids, limit)
     policy_obj = make_policy(policy) if isinstance(policy, str) else policy
     agent_cls = resolve_agent(agent)
+    history = tuple(read_records(Path(out) / EPISODES_FILE)) if out is not None and not overwrite else ()
     make_agent = agent_cls.factory(
         policy_obj,
-        RunSetup(env_id, env_name, env_config.kwargs, split_name, tuple(ids)),
+        RunSetup(env_id, env_name, env_config.kwargs, split_name, tuple(ids), history),
         **dict(agent_kwargs or {}),
     )
     config = {
