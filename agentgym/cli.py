@@ -193,10 +193,12 @@ def report(
         raise typer.Exit(2) from e
     table = reporting.rows(loaded)
     console().print(reporting.rich_table(table))
+    for warning in reporting.warnings(loaded):
+        console().print(f"[yellow]warning:[/yellow] {warning}")
     if markdown is not None:
         markdown.write_text(reporting.markdown(table))
     if json_out is not None:
-        json_out.write_text(json.dumps(table, indent=2))
+        json_out.write_text(json.dumps({"rows": table, "warnings": reporting.warnings(loaded)}, indent=2))
     if png is not None:
         try:
             console().print(f"plot: {reporting.plot_success_by_trial(loaded, png)}")

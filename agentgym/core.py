@@ -115,6 +115,14 @@ class TextEnv(gymnasium.Env[str, str]):
         """Return env-specific info keys present after reset and after every step."""
         return {}
 
+    def protocol(self) -> dict[str, Any]:
+        """The env settings a metric depends on, for the run's protocol card.
+
+        For example data files with their sha256 (:func:`agentgym.protocol.file_sha256`), catalog size, goal
+        type, simplifications.
+        """
+        return {}
+
     # --- the gymnasium API ---------------------------------------------------------------------------
 
     @property

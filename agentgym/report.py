@@ -1,8 +1,10 @@
 """``agentgym report``: compare finished runs, and put them next to the papers' numbers.
 
 A run is an output folder of :func:`agentgym.evaluate` (``run.json``, ``episodes.jsonl``, ``summary.json``).
-The report has one row per run (success rate, mean score, mean steps, tokens, wall time), the published
-numbers of the run's paper preset beside it, and optionally a PNG of cumulative success by trial.
+The report has one row per run (success rate and mean score with 95% bootstrap intervals over tasks, mean
+steps, tokens, wall time), the published numbers of the run's paper preset beside it, paired differences of
+each later run against the first on their common tasks, warnings when the runs' protocol cards differ on what
+changes the metric, and optionally a PNG of cumulative success by trial.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from agentgym.runner.records import EPISODES_FILE, RUN_FILE, SUMMARY_FILE, summarize
 
@@ -72,12 +76,56 @@ def _tokens(records: list[dict[str, Any]]) -> tuple[int | None, int | None]:
     return (totals[0], totals[1]) if seen else (None, None)
 
 
+def per_task(run: Run, metric: str) -> dict[str, float]:
+    """Each task's value of ``metric`` (``"won"`` or ``"score"``).
+
+    That is its mean over the task's episodes; with trials, won in any trial / the best score.
+    """
+    values: dict[str, list[float]] = {}
+    for record in run.records:
+        if record.get("error") is None:
+            values.setdefault(record["task_id"], []).append(float(record[metric]))
+    combine = max if run.config.get("trials", 1) > 1 else (lambda xs: sum(xs) / len(xs))
+    return {task: combine(xs) for task, xs in values.items()}
+
+
+def bootstrap_ci(values: list[float], *, resamples: int = 2000, seed: int = 0) -> tuple[float, float] | None:
+    """A 95% percentile-bootstrap interval of the mean (``None`` for no values)."""
+    if not values:
+        return None
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def paired(baseline: Run, other: Run, metric: str) -> dict[str, Any]:
+    """``other - baseline`` on the tasks both ran: mean difference, its 95% interval, and the task count."""
+    first, second = per_task(baseline, metric), per_task(other, metric)
+    common = sorted(set(first) & set(second))
+    differences = [second[t] - first[t] for t in common]
+    mean = sum(differences) / len(differences) if differences else None
+    return {"tasks": len(common), "difference": mean, "ci": bootstrap_ci(differences)}
+
+
+def warnings(runs: list[Run]) -> list[str]:
+    """One line per run whose protocol card differs from the first run's on a field that changes the metric."""
+    from agentgym.protocol import differences
+
+    return [
+        f"{run.label} differs from {runs[0].label} on {', '.join(fields)}: their numbers are not comparable"
+        for run in runs[1:]
+        if (fields := differences(runs[0].config, run.config))
+    ]
+
+
 def rows(runs: list[Run]) -> list[dict[str, Any]]:
-    """One row per run, then one per published number of its preset."""
+    """One row per run, then one per published number of its preset, then its paired difference to the first."""
     from agentgym.baselines.presets import PRESETS
 
     table = []
-    for run in runs:
+    for index, run in enumerate(runs):
         summary, config = run.summary, run.config
         table.append(
             {
@@ -88,7 +136,9 @@ def rows(runs: list[Run]) -> list[dict[str, Any]]:
                 "policy": _policy_name(config["policy"]),
                 "episodes": summary["episodes"],
                 "success_rate": summary["success_rate"],
+                "success_ci": bootstrap_ci(list(per_task(run, "won").values())),
                 "mean_score": summary["mean_score"],
+                "score_ci": bootstrap_ci(list(per_task(run, "score").values())),
                 "mean_steps": summary["mean_steps"],
                 "output_tokens": summary["output_tokens"],
                 "wall_time_s": summary.get("wall_time_s"),
@@ -110,6 +160,18 @@ def rows(runs: list[Run]) -> list[dict[str, Any]]:
                     "source": published.source,
                 }
             )
+        if index > 0:
+            won, score = paired(runs[0], run, "won"), paired(runs[0], run, "score")
+            table.append(
+                {
+                    "run": f"  vs {runs[0].label} ({won['tasks']} common tasks)",
+                    "success_rate": won["difference"],
+                    "success_ci": won["ci"],
+                    "mean_score": score["difference"],
+                    "score_ci": score["ci"],
+                    "paired": True,
+                }
+            )
     return table
 
 
@@ -126,7 +188,9 @@ COLUMNS = (
     ("policy", "policy", "{}"),
     ("episodes", "episodes", "{}"),
     ("success_rate", "success", "{:.1%}"),
+    ("success_ci", "95% CI", "[{0:.1%}, {1:.1%}]"),
     ("mean_score", "score", "{:.3f}"),
+    ("score_ci", "95% CI ", "[{0:.3f}, {1:.3f}]"),
     ("mean_steps", "steps", "{:.1f}"),
     ("output_tokens", "out tokens", "{:,}"),
     ("wall_time_s", "wall s", "{:.0f}"),
@@ -136,7 +200,11 @@ COLUMNS = (
 
 def _cell(row: dict[str, Any], key: str, spec: str) -> str:
     value = row.get(key)
-    return "" if value is None else spec.format(value)
+    if value is None:
+        return ""
+    if row.get("paired") and key == "success_rate":
+        spec = "{:+.1%}"
+    return spec.format(*value) if isinstance(value, (tuple, list)) else spec.format(value)
 
 
 def markdown(table: list[dict[str, Any]]) -> str:
@@ -152,7 +220,8 @@ def rich_table(table: list[dict[str, Any]]) -> Any:
 
     out = Table(*(title for _, title, _ in COLUMNS), title="agentgym report")
     for row in table:
-        out.add_row(*(_cell(row, key, spec) for key, _, spec in COLUMNS), style="dim" if "delta" in row else None)
+        dim = "delta" in row or row.get("paired")
+        out.add_row(*(_cell(row, key, spec) for key, _, spec in COLUMNS), style="dim" if dim else None)
     return out
 
 

@@ -7,6 +7,7 @@ observation, and after each ``Thought: ... / Action: ...`` reply the next ``Obse
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ class ReActAgent(Agent):
         resample_repeats: if the action repeats the previous one, sample again at +0.1 temperature, up to
             this many times (CoPS).
         rewrites: names from :data:`ACTION_REWRITES` applied to every action.
+        env_name: the benchmark (set by :meth:`factory`), for the prompt's hash in the run's card.
     """
 
     name = "react"
@@ -67,6 +69,7 @@ class ReActAgent(Agent):
         strict: bool = False,
         resample_repeats: int = 0,
         rewrites: list[str] | tuple[str, ...] = (),
+        env_name: str | None = None,
     ) -> None:
         """See the class docstring."""
         super().__init__(policy)
@@ -82,18 +85,19 @@ class ReActAgent(Agent):
         self.strict = strict
         self.resample_repeats = resample_repeats
         self.rewrites = tuple(rewrites)
+        self.env_name = env_name
         self.first_observation = ""
         self.turns: list[_Turn] = []
 
     @classmethod
     def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Build the demonstrations once for the run (from the env's expert), then make agents."""
-        if "demos" in settings:  # given by the caller
-            return lambda: cls(policy, **settings)
-        shots = settings.get("shots", 1)
-        groups = {task_group(setup.env_name, t) for t in setup.task_ids} or {None}
-        demos = demonstrations(setup, groups, shots=shots) if shots > 0 else {}
-        return lambda: cls(policy, demos=demos, **settings)
+        settings.setdefault("env_name", setup.env_name)
+        if "demos" not in settings:  # else given by the caller
+            shots = settings.get("shots", 1)
+            groups = {task_group(setup.env_name, t) for t in setup.task_ids} or {None}
+            settings["demos"] = demonstrations(setup, groups, shots=shots) if shots > 0 else {}
+        return lambda: cls(policy, **settings)
 
     def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
         """Start an episode."""
@@ -172,4 +176,14 @@ class ReActAgent(Agent):
             "strict": self.strict,
             "resample_repeats": self.resample_repeats,
             "rewrites": list(self.rewrites),
+            "prompt_sha256": self.prompt_sha256(),
         }
+
+    def prompt_sha256(self) -> str | None:
+        """A hash of the instruction and every demonstration: two runs with equal hashes saw the same prompts."""
+        if self.env_name is None:
+            return None
+        parts = [instruction(self.env_name)]
+        for group, demos in sorted(self.demos.items(), key=lambda item: str(item[0])):
+            parts += [str(group), *(d.as_text() for d in demos)]
+        return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]

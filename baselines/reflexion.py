@@ -85,6 +85,7 @@ class ReflexionAgent(ReActAgent):
         demos = demonstrations(setup, groups, shots=max(shots, 1))
         example = next((_reflection_example(setup, d) for ds in demos.values() for d in ds[:1]), None)
         actor_demos = {g: ds[:shots] for g, ds in demos.items()} if shots > 0 else {}
+        settings.setdefault("env_name", setup.env_name)
         return lambda: cls(policy, demos=actor_demos, example=example, **settings)
 
     def task_message(self) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import platform
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -15,10 +14,10 @@ from typing import Any
 
 import gymnasium
 
-import agentgym
 from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup, resolve_agent
 from agentgym.error import WorkerCrashed
 from agentgym.policies import Policy, make_policy
+from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
 from agentgym.runner.executor import EnvHandle, Executor, InProcessExecutor, LocalExecutor
 from agentgym.runner.records import EPISODES_FILE, EpisodeStore, episode_key, read_records, summarize
@@ -57,8 +56,7 @@ def evaluate(env_id: str, agent: str | type[Agent] = "expert", policy: str | Pol
     """Play episodes of ``env_id`` with an agent and a policy; see :func:`aevaluate` for every argument.
 
     Example:
-        >>> import agentgym
-        >>> result = agentgym.evaluate("game24", agent="expert", split="test", limit=3, workers=0,
+        >>>         >>> result = agentgym.evaluate("game24", agent="expert", split="test", limit=3, workers=0,
         ...                            progress=False)
         >>> result.summary["success_rate"]
         1.0
@@ -134,18 +132,21 @@ async def aevaluate(
     entry = entry_for(env_id)
     cap = max_steps or gymnasium.spec(env_id).max_episode_steps
     env_config = EnvConfig(env_id, dict(env_kwargs or {}), max_episode_steps=cap)
-    ids, split_name, env_name = _task_list(env_config, split, task_ids, limit)
+    facts = _env_facts(env_config, split, task_ids, limit)
+    ids, split_name = facts.task_ids, facts.split
     policy_obj = make_policy(policy) if isinstance(policy, str) else policy
     agent_cls = resolve_agent(agent)
     history = tuple(read_records(Path(out) / EPISODES_FILE)) if out is not None and not overwrite else ()
     make_agent = agent_cls.factory(
         policy_obj,
-        RunSetup(env_id, env_name, env_config.kwargs, split_name, tuple(ids), history),
+        RunSetup(env_id, facts.env_name, env_config.kwargs, split_name, tuple(ids), history),
         **dict(agent_kwargs or {}),
     )
     config = {
         "env_id": env_id,
+        "env_version": gymnasium.spec(env_id).version,
         "env_kwargs": env_config.kwargs,
+        "env_protocol": facts.protocol,
         "split": split_name,
         "num_tasks": len(ids),
         "task_ids_hash": task_list_hash(ids),
@@ -157,9 +158,7 @@ async def aevaluate(
         "seed": seed,
         "preset": preset,
         "workers": workers,
-        "agentgym_version": agentgym.__version__,
-        "python": platform.python_version(),
-        "gymnasium": gymnasium.__version__,
+        **software(),
     }
     store = EpisodeStore(Path(out), config, overwrite=overwrite) if out is not None else None
     if executor is None:
@@ -225,13 +224,20 @@ async def aevaluate(
     return RunResult(summary, ordered, store.folder if store else None)
 
 
-def _task_list(
-    config: EnvConfig, split: str | None, task_ids: Sequence[str] | None, limit: int | None
-) -> tuple[list[str], str, str]:
-    """Resolve the tasks to play and the env's name (building one env here: it must be cheap)."""
+@dataclass(frozen=True)
+class _EnvFacts:
+    task_ids: list[str]
+    split: str
+    env_name: str
+    protocol: dict[str, Any]
+
+
+def _env_facts(config: EnvConfig, split: str | None, task_ids: Sequence[str] | None, limit: int | None) -> _EnvFacts:
+    """The tasks to play, the env's name and its protocol facts (building one env here: it must be cheap)."""
     env = config.make()
     try:
         env_name = getattr(env.unwrapped, "env_name", config.env_id)
+        protocol = env.unwrapped.protocol() if hasattr(env.unwrapped, "protocol") else {}
         tasks = env.unwrapped.tasks
         if task_ids is not None:
             unknown = [t for t in task_ids if t not in tasks]
@@ -243,7 +249,7 @@ def _task_list(
             ids = list(tasks.split(name))
     finally:
         env.close()
-    return (ids[:limit] if limit is not None else ids), name, env_name
+    return _EnvFacts(ids[:limit] if limit is not None else ids, name, env_name, protocol)
 
 
 class _EpisodePlayer:

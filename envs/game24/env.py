@@ -26,6 +26,7 @@ from collections import Counter
 from fractions import Fraction
 from typing import Any
 
+from agentgym import data
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.game24.arithmetic import (
     TARGET,
@@ -34,9 +35,10 @@ from agentgym.envs.game24.arithmetic import (
     judge_answer,
     parse_number,
 )
-from agentgym.envs.game24.puzzles import TEST_ROWS, load_puzzles
+from agentgym.envs.game24.puzzles import DATA_FILE, TEST_ROWS, load_puzzles
 from agentgym.envs.game24.solver import Move, Operand, apply, legal_moves, next_move, solvable
 from agentgym.error import ResetNeeded
+from agentgym.protocol import file_sha256
 from agentgym.tasks import TaskSet
 
 RULES = (
@@ -223,6 +225,12 @@ class Game24Env(TextEnv):
 
     def _values(self) -> tuple[Fraction, ...]:
         return tuple(sorted(o.value for o in self._remaining))
+
+    def protocol(self) -> dict[str, Any]:
+        """The puzzle list: the official file (with its sha256) or the built-in one."""
+        path = data.find(DATA_FILE)
+        files = {DATA_FILE: file_sha256(path)} if path is not None and self.puzzle_source != "built-in" else {}
+        return {"puzzle_source": self.puzzle_source, "data_files": files}
 
     def _extra_info(self) -> dict[str, Any]:
         return {

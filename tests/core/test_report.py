@@ -29,7 +29,7 @@ def test_report_puts_runs_next_to_the_paper(tmp_path, shared_data):
     )
     runs = [report.load_run(tmp_path / "tot"), report.load_run(tmp_path / "trials")]
     table = report.rows(runs)
-    assert [row["run"] for row in table] == ["tot", "  paper: ToT (b=5)", "trials"]
+    assert [row["run"] for row in table] == ["tot", "  paper: ToT (b=5)", "trials", "  vs tot (4 common tasks)"]
     assert table[0]["success_rate"] == 1.0 and table[0]["episodes"] == 4
     assert abs(table[1]["delta"] - (1.0 - 0.74)) < 1e-9 and table[1]["source"].startswith("ToT paper")
     assert table[2]["success_by_trial"] == [0.0, 1.0, 1.0]
@@ -64,7 +64,7 @@ def test_report_command(tmp_path, shared_data):
         terminal_width=200,
     )
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "r.json").read_text())[0]["episodes"] == 2
+    assert json.loads((tmp_path / "r.json").read_text())["rows"][0]["episodes"] == 2
     assert (tmp_path / "r.md").read_text().startswith("| run |") and (tmp_path / "r.png").exists()
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "holds no run" in missing.output
@@ -97,3 +97,41 @@ def test_run_with_a_preset(tmp_path, shared_data):
     assert "reflexion-alfworld" in listing.output and "97.0%" in listing.output
     bad = CliRunner().invoke(app, ["run", "--preset", "nope"])
     assert bad.exit_code == 2 and "unknown preset" in bad.output
+
+
+def test_bootstrap_intervals_and_paired_differences_on_known_runs(tmp_path, shared_data):
+    from agentgym.policies import RandomPolicy
+
+    tasks = agentgym.envs.game24.puzzles.load_puzzles().task_ids[900:910]
+    agentgym.evaluate("game24", task_ids=tasks, workers=0, out=tmp_path / "expert", progress=False)
+    agentgym.evaluate(
+        "game24",
+        "direct",
+        RandomPolicy(0),
+        task_ids=tasks[:6],
+        max_steps=2,
+        workers=0,
+        out=tmp_path / "random",
+        progress=False,
+    )
+    expert, rand = report.load_run(tmp_path / "expert"), report.load_run(tmp_path / "random")
+    assert report.bootstrap_ci([1.0] * 10) == (1.0, 1.0)
+    low, high = report.bootstrap_ci([0.0, 1.0] * 50)
+    assert 0.39 < low < 0.5 < high < 0.61
+    difference = report.paired(expert, rand, "won")
+    assert difference["tasks"] == 6 and difference["difference"] == -1.0 and difference["ci"] == (-1.0, -1.0)
+    table = report.rows([expert, rand])
+    assert table[0]["success_ci"] == (1.0, 1.0) and table[-1]["run"] == "  vs expert (6 common tasks)"
+    assert report.warnings([expert, rand]) == [
+        "random differs from expert on task_ids_hash, max_steps: their numbers are not comparable"
+    ]
+    assert "-100.0%" in report.markdown(table)
+
+
+def test_cards_record_what_the_metric_depends_on(tmp_path, shared_data):
+    agentgym.evaluate("game24", limit=2, workers=0, out=tmp_path, progress=False)
+    card = json.loads((tmp_path / "run.json").read_text())
+    assert card["env_protocol"]["puzzle_source"] == "tot-24.csv"
+    assert card["env_protocol"]["data_files"]["game24/24.csv"].startswith("b9f12b3e")
+    assert card["env_version"] == 0 and len(card["task_ids_hash"]) == 16
+    assert card["packages"]["gymnasium"] and card["python"] and card["agentgym_version"]
