@@ -47,6 +47,7 @@ ENVS: tuple[EnvEntry, ...] = (
         "game24-oneshot",
         kwargs={"one_shot": True},
     ),
+    EnvEntry("agentgym/WebShop-v0", "agentgym.envs.webshop.env:WebShopEnv", 15, "webshop", extra="webshop"),
 )
 
 

@@ -1,0 +1,200 @@
+"""``agentgym/WebShop-v0``: the WebShop text environment (the original's ``WebAgentTextEnv``).
+
+Example:
+    >>> import gymnasium, agentgym
+    >>> env = gymnasium.make("agentgym/WebShop-v0")              # doctest: +SKIP
+    >>> obs, info = env.reset(options={"split": "test", "index": 6})  # doctest: +SKIP
+    >>> obs.startswith("WebShop [SEP] Instruction: [SEP] Find me men's shorts")  # doctest: +SKIP
+    True
+
+Change logs:
+    v0: the original's text env on the 1k catalog with synthetic goals by default (AgentGym, verl-agent);
+    ``goals="human", catalog="full"`` is the paper setting (WebShop, ReAct, Reflexion, ETO).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from agentgym.envs.webshop import goals as goals_module
+from agentgym.envs.webshop import pages
+from agentgym.envs.webshop.data import eto_lists, load_catalog
+from agentgym.envs.webshop.search import SearchIndex
+from agentgym.envs.webshop.session import ShopSession
+from agentgym.envs.webshop.store import Catalog
+
+from agentgym.core import Outcome, TextEnv
+from agentgym.tasks import TaskSet
+
+OBSERVATION_MODES = ("text", "text_rich", "html")
+GOAL_KINDS = ("synthetic", "human")
+
+
+@lru_cache(maxsize=4)
+def shop_resources(catalog: str) -> tuple[Catalog, SearchIndex]:
+    """Return the catalog store and its search index (loaded once per process)."""
+    store = load_catalog(catalog)
+    return store, SearchIndex.for_catalog(store)
+
+
+@lru_cache(maxsize=8)
+def goal_list(catalog: str, kind: str) -> list[dict[str, Any]]:
+    """Return the goals of ``kind`` on ``catalog``, in the original's order."""
+    return load_catalog(catalog).goals(kind)
+
+
+def task_set(catalog: str, kind: str) -> TaskSet:
+    """Return the task ids (``<kind>_<goal index>``) and splits of a goal set."""
+    count = len(goal_list(catalog, kind))
+    ids = [f"{kind}_{i}" for i in range(count)]
+    splits = goals_module.splits(count, kind, eto_lists())
+    return TaskSet(ids=ids, splits={k: [ids[i] for i in v] for k, v in splits.items()}, default_split="test")
+
+
+class WebShopEnv(TextEnv):
+    """The WebShop text env: search, open products, pick options, buy; the reward is paid at purchase.
+
+    Actions are ``search[query]`` and ``click[button, ASIN or option value]`` (see
+    :mod:`agentgym.envs.webshop.session`); invalid ones change nothing and count a step. ``score`` is the
+    purchase reward and ``won`` is ``reward == 1``. ``info`` also has ``available_actions``
+    (``{"has_search_bar", "clickables"}``, as the original's ``get_available_actions``) and, after the
+    purchase, ``reward_terms`` (``r_type``, ``r_att``, ``r_option``, ``r_price``, ...), ``asin`` and
+    ``options``.
+
+    Args:
+        observation_mode: ``"text"`` (the ``[SEP]`` form, default), ``"text_rich"`` or ``"html"``.
+        goals: ``"synthetic"`` (6,910 on the 1k catalog) or ``"human"`` (those whose product is present).
+        catalog: ``"1k"`` (default) or ``"full"`` (the 1.18M-product files, when present).
+        show_attrs: show the Attributes sub-page (off in the original's default).
+        split, admissible_actions, render_mode: see :class:`agentgym.core.TextEnv`.
+    """
+
+    env_name: ClassVar[str] = "webshop"
+
+    def __init__(
+        self,
+        *,
+        observation_mode: str = "text",
+        goals: str = "synthetic",
+        catalog: str = "1k",
+        show_attrs: bool = False,
+        split: str | None = None,
+        admissible_actions: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        """Record settings; the catalog, index and goals load at first use."""
+        if observation_mode not in OBSERVATION_MODES:
+            raise ValueError(f"observation_mode must be one of {OBSERVATION_MODES}, got {observation_mode!r}")
+        if goals not in GOAL_KINDS:
+            raise ValueError(f"goals must be one of {GOAL_KINDS}, got {goals!r}")
+        super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+        self.observation_mode = observation_mode
+        self.goal_kind = goals
+        self.catalog_name = catalog
+        self.show_attrs = show_attrs
+        self.session: ShopSession | None = None
+
+    # --- TextEnv hooks -------------------------------------------------------------------------------
+
+    def _load_tasks(self) -> TaskSet:
+        return task_set(self.catalog_name, self.goal_kind)
+
+    def goal(self, task_id: str) -> dict[str, Any]:
+        """Return the goal dict of a task id (the original's keys)."""
+        return goal_list(self.catalog_name, self.goal_kind)[int(task_id.rsplit("_", 1)[1])]
+
+    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
+        catalog, index = shop_resources(self.catalog_name)
+        goal = self.goal(task_id)
+        self.session = ShopSession(catalog, index, goal, session_id=task_id, show_attrs=self.show_attrs)
+        return self._observe(), goal["instruction_text"]
+
+    def _act(self, action: str) -> Outcome:
+        session = self.session
+        valid = session.act(action)
+        extra: dict[str, Any] = {}
+        if session.done and valid:
+            extra = {
+                "reward_terms": dict(session.terms),
+                "asin": session.asin,
+                "options": dict(session.options),
+            }
+        reward = float(session.reward) if session.done and valid else 0.0
+        score = float(session.reward or 0.0)
+        return Outcome(
+            observation=self._observe(),
+            reward=reward,
+            done=session.done,
+            won=session.done and session.reward == 1.0,
+            score=score,
+            invalid=not valid,
+            extra=extra,
+        )
+
+    def _observe(self) -> str:
+        session = self.session
+        if self.observation_mode == "html":
+            return session.html
+        if self.observation_mode == "text_rich":
+            return pages.rich_text(session.parsed, session.options, session.visited)
+        return pages.simple_text(session.parsed)
+
+    def available_actions(self) -> dict[str, Any]:
+        """Return ``{"has_search_bar": bool, "clickables": [...]}`` as the original's env does."""
+        if self.session is None or self.session.done:
+            return {"has_search_bar": False, "clickables": []}
+        parsed = self.session.parsed
+        return {"has_search_bar": parsed.has_search_bar, "clickables": list(parsed.clickables)}
+
+    def _admissible_actions(self) -> list[str] | None:
+        available = self.available_actions()
+        actions = ["search[<query>]"] if available["has_search_bar"] else []
+        return actions + [f"click[{c}]" for c in available["clickables"] if c != "search"]
+
+    def _extra_info(self) -> dict[str, Any]:
+        return {"available_actions": self.available_actions()}
+
+    def expert_action(self) -> str | None:
+        """Return the oracle's next action: search the goal, open the target, pick the goal options, buy.
+
+        It searches the goal's instruction (without the price clause); if the target is not among the 50
+        hits it searches the target's title instead. Returns ``None`` after the purchase.
+        """
+        session = self.session
+        if session is None or session.done:
+            return None
+        goal = session.goal
+        target = goal["asin"]
+        clickables = session.parsed.clickables
+        if session.page_name == "index":
+            return f"search[{goal_query(goal)}]"
+        if session.page_name == "search_results":
+            if target not in session.results:
+                title = session.catalog.get(target)["Title"].lower()
+                if " ".join(session.keywords) == title:
+                    return None
+                return f"search[{title}]"
+            position = session.results.index(target) // pages.PAGE_SIZE + 1
+            if position == session.page:
+                return f"click[{target.lower()}]"
+            return "click[next >]" if position > session.page else "click[< prev]"
+        if session.page_name == "item_page" and session.asin == target:
+            for value in _wanted_values(goal):
+                if value in clickables and value not in session.options.values():
+                    return f"click[{value}]"
+            return "click[buy now]"
+        return "click[< prev]" if "< prev" in clickables else "click[back to search]"
+
+
+def goal_query(goal: dict[str, Any]) -> str:
+    """Return the oracle's search query: the instruction without its price clause, lower-cased."""
+    text = goal["instruction_text"]
+    cut = text.find(", and price lower than")
+    return (text[:cut] if cut >= 0 else text).lower()
+
+
+def _wanted_values(goal: dict[str, Any]) -> list[str]:
+    options = goal.get("goal_options") or []
+    values = options.values() if isinstance(options, dict) else options
+    return [str(v).lower() for v in values]

@@ -1,0 +1,261 @@
+"""BM25 product search with the original's settings, scored the way Lucene scores.
+
+The original searches one analysed field (title, description, first bullet point and option text,
+lower-cased) with pyserini/Lucene: BM25 with k1=0.9 and b=0.4, Lucene's English analysis (standard
+tokenizer, possessive removal, lower-casing, the 33 English stop words, Porter stemming), top 50 hits. This
+module does the same in numpy, including the two details that decide ties and near-ties: Lucene stores each
+document's length in one byte (``SmallFloat.intToByte4``: exact below 24 tokens, then four significant bits),
+and scores in single precision; Anserini's searcher then rounds scores to four decimals and ranks equal
+scores by document id.
+
+The index (a term -> postings CSR matrix plus the per-document length bytes) is saved beside the catalog
+store, so worker processes load it instead of re-tokenising the catalog.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agentgym.error import DependencyNotInstalled
+
+if TYPE_CHECKING:
+    from agentgym.envs.webshop.store import Catalog
+
+K1 = 0.9
+B = 0.4
+TOP_N = 50
+
+#: Lucene's English stop words (``EnglishAnalyzer.ENGLISH_STOP_WORDS_SET``).
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)
+
+# Unicode word segmentation as Lucene's StandardTokenizer applies it to this text: runs of letters/digits,
+# kept together across ':' '.' and apostrophes between letters, and ',' '.' ';' apostrophes between digits.
+_WORD = r"[^\W_]+(?:_+[^\W_]+)*"
+_TOKEN = re.compile(
+    rf"{_WORD}(?:(?<=[^\W\d_])[:.'’·](?=[^\W\d_]){_WORD}|(?<=\d)[,.;'’](?=\d){_WORD})*",
+)
+_POSSESSIVE = re.compile(r"['’][sS]$")
+
+
+def _stemmer():
+    try:
+        from nltk.stem.porter import PorterStemmer
+    except ImportError as e:
+        raise DependencyNotInstalled("nltk", "webshop") from e
+    # Lucene's PorterStemFilter ports Martin Porter's C reference, with its departures from the paper
+    # ("bli" -> "ble", "logi" -> "log"); NLTK's MARTIN_EXTENSIONS mode is that version.
+    return PorterStemmer(mode=PorterStemmer.MARTIN_EXTENSIONS)
+
+
+class Analyzer:
+    """Lucene's English analysis chain: tokenize, drop possessives, lower-case, drop stop words, stem."""
+
+    def __init__(self) -> None:
+        """Create the stemmer (Porter's C reference algorithm, as Lucene's PorterStemFilter)."""
+        self._stem = _stemmer().stem
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        """Return the index terms of ``text``."""
+        terms = []
+        for match in _TOKEN.finditer(text):
+            token = _POSSESSIVE.sub("", match.group()).lower()
+            if not token or token in STOP_WORDS:
+                continue
+            stem = self._cache.get(token)
+            if stem is None:
+                stem = self._cache[token] = self._stem(token)
+            terms.append(stem)
+        return terms
+
+
+def _int_to_byte4(i: int) -> int:
+    """Lucene's ``SmallFloat.intToByte4``: a document length in one byte."""
+    free = 24  # 255 - longToInt4(Integer.MAX_VALUE)
+    if i < free:
+        return i
+    i -= free
+    bits = i.bit_length()
+    if bits < 4:
+        return free + i
+    shift = bits - 4
+    return free + (((i >> shift) & 0x07) | ((shift + 1) << 3))
+
+
+def _byte4_to_int(b: int) -> int:
+    free = 24
+    if b < free:
+        return b
+    b -= free
+    bits, shift = b & 0x07, (b >> 3) - 1
+    return free + (bits if shift == -1 else (bits | 0x08) << shift)
+
+
+_LENGTH_TABLE = np.array([_byte4_to_int(b) for b in range(256)], dtype=np.float32)
+
+
+class SearchIndex:
+    """A BM25 index over ``(asin, text)`` documents.
+
+    Example:
+        >>> index = SearchIndex.build([("A1", "red cotton dress"), ("A2", "blue denim jeans")])
+        >>> index.search("red dress")
+        ['A1']
+    """
+
+    def __init__(
+        self, asins: list[str], vocabulary: dict[str, int], indptr: np.ndarray, docs: np.ndarray,
+        freqs: np.ndarray, norms: np.ndarray, avgdl: float,
+    ) -> None:  # fmt: skip
+        """Wrap built arrays (use :meth:`build` or :meth:`load`)."""
+        self.asins = asins
+        self.vocabulary = vocabulary
+        self._indptr, self._docs, self._freqs, self._norms, self._avgdl = indptr, docs, freqs, norms, avgdl
+        self._analyzer = Analyzer()
+        avgdl32 = np.float32(avgdl)
+        # Lucene's per-length-byte cache: 1 / (k1 * ((1 - b) + b * length / avgdl)).
+        table = np.float32(1.0) / (
+            np.float32(K1) * ((np.float32(1 - B)) + np.float32(B) * _LENGTH_TABLE / avgdl32)
+        )
+        self._norm_inverse = table[norms]
+        self._num_docs = len(asins)
+
+    @classmethod
+    def build(cls, documents: Iterable[tuple[str, str]]) -> SearchIndex:
+        """Index ``(asin, text)`` pairs in order."""
+        analyzer = Analyzer()
+        asins: list[str] = []
+        vocabulary: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
+        lengths: list[int] = []
+        for doc_id, (asin, text) in enumerate(documents):
+            asins.append(asin)
+            terms = analyzer(text)
+            lengths.append(len(terms))
+            for term, count in Counter(terms).items():
+                rows.append(vocabulary.setdefault(term, len(vocabulary)))
+                cols.append(doc_id)
+                counts.append(count)
+        order = np.lexsort((np.asarray(cols), np.asarray(rows)))
+        term_ids = np.asarray(rows, dtype=np.int64)[order]
+        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.add.at(indptr, term_ids + 1, 1)
+        np.cumsum(indptr, out=indptr)
+        docs = np.asarray(cols, dtype=np.int32)[order]
+        freqs = np.asarray(counts, dtype=np.float32)[order]
+        norms = np.array([_int_to_byte4(n) for n in lengths], dtype=np.uint8)
+        avgdl = sum(lengths) / max(len(lengths), 1)
+        return cls(asins, vocabulary, indptr, docs, freqs, norms, avgdl)
+
+    def save(self, path: Path) -> None:
+        """Write the index to ``path`` atomically (an uncompressed ``.npz`` file of plain arrays)."""
+        terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        tmp = Path(f"{path}.{os.getpid()}.part.npz")
+        np.savez(
+            tmp,
+            asins=np.array(self.asins, dtype=str),
+            terms=np.array(terms, dtype=str),
+            indptr=self._indptr,
+            docs=self._docs,
+            freqs=self._freqs,
+            norms=self._norms,
+            avgdl=np.array([self._avgdl]),
+        )
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> SearchIndex:
+        """Read an index :meth:`save` wrote."""
+        with np.load(path, allow_pickle=False) as data:
+            terms = data["terms"].tolist()
+            return cls(
+                data["asins"].tolist(), {t: i for i, t in enumerate(terms)}, data["indptr"], data["docs"],
+                data["freqs"], data["norms"], float(data["avgdl"][0]),
+            )  # fmt: skip
+
+    @classmethod
+    def for_catalog(cls, catalog: Catalog) -> SearchIndex:
+        """Return the index of a catalog store, built once and saved beside it."""
+        path = catalog.path.with_suffix(".bm25.npz")
+        if path.exists():
+            return cls.load(path)
+        index = cls.build(catalog.documents())
+        index.save(path)
+        return index
+
+    def search(self, query: str, k: int = TOP_N) -> list[str]:
+        """Return the ASINs of the top ``k`` documents for ``query`` (only documents that match a term)."""
+        counts = Counter(self._analyzer(query))
+        if not counts or not self._num_docs:
+            return []
+        scores: np.ndarray | None = None
+        for term, boost in counts.items():
+            term_id = self.vocabulary.get(term)
+            if term_id is None:
+                continue
+            lo, hi = self._indptr[term_id], self._indptr[term_id + 1]
+            docs, freqs = self._docs[lo:hi], self._freqs[lo:hi]
+            df = hi - lo
+            idf = np.float32(math.log(1 + (self._num_docs - df + 0.5) / (df + 0.5)))
+            weight = np.float32(boost) * idf
+            term_scores = weight - weight / (np.float32(1) + freqs * self._norm_inverse[docs])
+            if scores is None:
+                scores = np.zeros(self._num_docs, dtype=np.float64)
+            scores[docs] += term_scores
+        if scores is None:
+            return []
+        # Anserini's searcher rounds scores to four decimals and breaks ties by document id (the ASIN).
+        rounded = np.round(scores.astype(np.float32).astype(np.float64), 4)
+        hits = np.flatnonzero(rounded > 0)
+        if len(hits) > k:
+            threshold = -np.partition(-rounded[hits], k - 1)[k - 1]
+            hits = hits[rounded[hits] >= threshold]
+        ids = [self.asins[i] for i in hits]
+        ranked = sorted(range(len(hits)), key=lambda j: (-rounded[hits[j]], ids[j]))
+        return [ids[j] for j in ranked[:k]]
