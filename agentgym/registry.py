@@ -48,6 +48,14 @@ ENVS: tuple[EnvEntry, ...] = (
         kwargs={"one_shot": True},
     ),
     EnvEntry("agentgym/WebShop-v0", "agentgym.envs.webshop.env:WebShopEnv", 15, "webshop", extra="webshop"),
+    EnvEntry(
+        "agentgym/WebShopBrowser-v0",
+        "agentgym.envs.webshop.browser:WebShopBrowserEnv",
+        15,
+        "webshop-browser",
+        extra="webshop",
+        worker_episodes=200,
+    ),
 )
 
 

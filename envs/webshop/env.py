@@ -14,6 +14,7 @@ Change logs:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -156,35 +157,52 @@ class WebShopEnv(TextEnv):
         return {"available_actions": self.available_actions()}
 
     def expert_action(self) -> str | None:
-        """Return the oracle's next action: search the goal, open the target, pick the goal options, buy.
-
-        It searches the goal's instruction (without the price clause); if the target is not among the 50
-        hits it searches the target's title instead. Returns ``None`` after the purchase.
-        """
+        """Return the oracle's next action (see :func:`oracle_action`); ``None`` after the purchase."""
         session = self.session
         if session is None or session.done:
             return None
-        goal = session.goal
-        target = goal["asin"]
-        clickables = session.parsed.clickables
-        if session.page_name == "index":
-            return f"search[{goal_query(goal)}]"
-        if session.page_name == "search_results":
-            if target not in session.results:
-                title = session.catalog.get(target)["Title"].lower()
-                if " ".join(session.keywords) == title:
-                    return None
-                return f"search[{title}]"
-            position = session.results.index(target) // pages.PAGE_SIZE + 1
-            if position == session.page:
-                return f"click[{target.lower()}]"
-            return "click[next >]" if position > session.page else "click[< prev]"
-        if session.page_name == "item_page" and session.asin == target:
-            for value in _wanted_values(goal):
-                if value in clickables and value not in session.options.values():
-                    return f"click[{value}]"
-            return "click[buy now]"
-        return "click[< prev]" if "< prev" in clickables else "click[back to search]"
+        return oracle_action(
+            session.goal, session.catalog, page_name=session.page_name, keywords=session.keywords,
+            results=session.results, page=session.page, asin=session.asin, options=session.options,
+            clickables=session.parsed.clickables,
+        )  # fmt: skip
+
+
+def oracle_action(
+    goal: dict[str, Any],
+    catalog: Catalog,
+    *,
+    page_name: str,
+    keywords: list[str],
+    results: list[str],
+    page: int,
+    asin: str | None,
+    options: dict[str, str],
+    clickables: Mapping[str, Any],
+) -> str | None:
+    """Return the oracle's action on a page: search the goal, open the target, pick the goal options, buy.
+
+    It searches the goal's instruction without the price clause; when the target is not among the 50 hits it
+    searches the target's title instead (``None`` if even that fails). On the item page it clicks each goal
+    option value not yet chosen, then ``buy now``; elsewhere it goes back.
+    """
+    target = goal["asin"]
+    if page_name == "index":
+        return f"search[{goal_query(goal)}]"
+    if page_name == "search_results":
+        if target not in results:
+            title = catalog.get(target)["Title"].lower()
+            return None if " ".join(keywords) == title else f"search[{title}]"
+        position = results.index(target) // pages.PAGE_SIZE + 1
+        if position == page:
+            return f"click[{target.lower()}]"
+        return "click[next >]" if position > page else "click[< prev]"
+    if page_name == "item_page" and asin == target:
+        for value in _wanted_values(goal):
+            if value in clickables and value not in options.values():
+                return f"click[{value}]"
+        return "click[buy now]"
+    return "click[< prev]" if "< prev" in clickables else "click[back to search]"
 
 
 def goal_query(goal: dict[str, Any]) -> str:

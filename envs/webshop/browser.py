@@ -1,0 +1,307 @@
+"""``agentgym/WebShopBrowser-v0``: WebShop through the real site in headless Chromium (Selenium 4).
+
+The same tasks, actions and rewards as ``agentgym/WebShop-v0``, played on the Flask site
+(:mod:`agentgym.envs.webshop.site`) by a real browser: ``search[q]`` types into ``#search_input`` and submits
+the form, ``click[x]`` clicks the button, product link or option radio whose text or value is ``x`` (a JS
+click when the element is not interactable, as the original site env does), and the reward is read from the
+done page's ``#reward pre``. Two details follow the text env rather than the original site env, so that
+trajectories carry over: the argument is lower-cased and matched against lower-cased texts, and ``search[q]``
+from a page without a search bar first opens the session's search page.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (or set ``AGENTGYM_CHROMIUM`` and
+``AGENTGYM_CHROMEDRIVER``); no driver is downloaded. Each env starts its own site on a free loopback port
+(or uses ``site_url``) and its own browser at the first reset; ``close()`` stops both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+from itertools import count
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from agentgym.envs.webshop import pages
+from agentgym.envs.webshop.env import GOAL_KINDS, goal_list, oracle_action, shop_resources, task_set
+from agentgym.envs.webshop.search import TOP_N
+from agentgym.envs.webshop.session import parse_action
+from agentgym.envs.webshop.site import BackgroundSite, parse_keywords, parse_options
+
+from agentgym.core import Outcome, TextEnv
+from agentgym.error import DependencyNotInstalled, EnvCrashed
+from agentgym.tasks import TaskSet
+
+PAGE_TIMEOUT_S = 30
+_EPISODES = count()
+_EPISODES_LOCK = threading.Lock()
+
+_ROUTES = (
+    ("search_results", re.compile(r"/search_results/(?P<sid>[^/]+)/(?P<keywords>.*)/(?P<page>\d+)")),
+    (
+        "item_page",
+        re.compile(
+            r"/item_page/(?P<sid>[^/]+)/(?P<asin>[^/]+)/(?P<keywords>.*)/(?P<page>\d+)/(?P<options>[^/]*)"
+        ),
+    ),
+    (
+        "item_sub_page",
+        re.compile(
+            r"/item_sub_page/(?P<sid>[^/]+)/(?P<asin>[^/]+)/(?P<keywords>.*)/(?P<page>\d+)/[^/]+/(?P<options>[^/]*)"
+        ),
+    ),
+    ("done", re.compile(r"/done/(?P<sid>[^/]+)/(?P<asin>[^/]+)/(?P<options>[^/]*)")),
+)
+
+
+def find_browser() -> tuple[str, str]:
+    """Return the paths of Chromium and chromedriver.
+
+    Raises:
+        DependencyNotInstalled: when either is missing (install ``chromium chromium-driver`` with apt-get).
+    """
+    browser = os.environ.get("AGENTGYM_CHROMIUM") or next(
+        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+    )
+    driver = os.environ.get("AGENTGYM_CHROMEDRIVER") or shutil.which("chromedriver")
+    if not browser or not driver:
+        error = DependencyNotInstalled("chromium and chromedriver", "webshop")
+        error.add_note("Install them with `apt-get install chromium chromium-driver` (Debian/Ubuntu).")
+        raise error
+    return browser, driver
+
+
+def url_state(url: str) -> dict[str, Any]:
+    """Return the page name and the route parameters (keywords, page, asin, options) of a site URL."""
+    path = unquote(urlsplit(url).path)
+    for name, pattern in _ROUTES:
+        match = pattern.fullmatch(path)
+        if match:
+            params = match.groupdict()
+            return {
+                "page_name": name,
+                "keywords": parse_keywords(params["keywords"]) or [] if "keywords" in params else [],
+                "page": int(params.get("page") or 1),
+                "asin": params.get("asin"),
+                "options": parse_options(params["options"]) or {} if "options" in params else {},
+            }
+    return {"page_name": "index", "keywords": [], "page": 1, "asin": None, "options": {}}
+
+
+class WebShopBrowserEnv(TextEnv):
+    """WebShop in a real headless browser; same tasks, actions and rewards as the text env.
+
+    Args:
+        observation_mode: ``"text"`` (the ``[SEP]`` form of the page, default) or ``"html"`` (page source).
+        goals: ``"synthetic"`` or ``"human"``, as the text env.
+        catalog: ``"1k"`` or ``"full"``, as the text env.
+        site_url: use a running site (``agentgym serve webshop``) with the same catalog and goals instead of
+            starting one.
+        headless: run Chromium without a window (default).
+        split, admissible_actions, render_mode: see :class:`agentgym.core.TextEnv`.
+    """
+
+    env_name: ClassVar[str] = "webshop"
+
+    def __init__(
+        self,
+        *,
+        observation_mode: str = "text",
+        goals: str = "synthetic",
+        catalog: str = "1k",
+        site_url: str | None = None,
+        headless: bool = True,
+        split: str | None = None,
+        admissible_actions: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        """Record settings; the site and the browser start at the first reset."""
+        if observation_mode not in ("text", "html"):
+            raise ValueError(f"observation_mode must be 'text' or 'html', got {observation_mode!r}")
+        if goals not in GOAL_KINDS:
+            raise ValueError(f"goals must be one of {GOAL_KINDS}, got {goals!r}")
+        super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+        self.observation_mode = observation_mode
+        self.goal_kind = goals
+        self.catalog_name = catalog
+        self.headless = headless
+        self._site_url = site_url.rstrip("/") if site_url else None
+        self._site: BackgroundSite | None = None
+        self._driver: Any = None
+        self._goal: dict[str, Any] = {}
+        self._session_id = ""
+        self._page: pages.ParsedPage | None = None
+        self._done = False
+
+    # --- browser plumbing ----------------------------------------------------------------------------
+
+    def _launch(self) -> None:
+        try:
+            from selenium import webdriver
+            from selenium.webdriver.chrome.options import Options
+            from selenium.webdriver.chrome.service import Service
+        except ImportError as e:
+            raise DependencyNotInstalled("selenium", "webshop") from e
+        browser, driver = find_browser()
+        if self._site_url is None:
+            self._site = BackgroundSite(catalog=self.catalog_name, goals=self.goal_kind).start()
+            self._site_url = self._site.url
+        options = Options()
+        options.binary_location = browser
+        for argument in (
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1280,1024",
+        ):
+            options.add_argument(argument)
+        if self.headless:
+            options.add_argument("--headless=new")
+        try:
+            self._driver = webdriver.Chrome(service=Service(driver), options=options)
+        except Exception as e:
+            raise EnvCrashed(f"Chromium could not start ({browser}, {driver}): {e}") from e
+        self._driver.set_page_load_timeout(PAGE_TIMEOUT_S)
+
+    def _navigate(self, act: Any) -> None:
+        """Run ``act`` (a click or submit) and wait until the next page has replaced the current one."""
+        from selenium.common.exceptions import TimeoutException, WebDriverException
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        old = self._driver.find_element(By.TAG_NAME, "html")
+        try:
+            act()
+            WebDriverWait(self._driver, PAGE_TIMEOUT_S).until(expected_conditions.staleness_of(old))
+            WebDriverWait(self._driver, PAGE_TIMEOUT_S).until(
+                lambda d: d.execute_script("return document.readyState") == "complete"
+            )
+        except (TimeoutException, WebDriverException) as e:
+            raise EnvCrashed(f"the browser did not load the next page: {e}") from e
+        self._read_page()
+
+    def _read_page(self) -> None:
+        self._page = pages.parse(self._driver.page_source)
+
+    def _element(self, kind: str, text: str) -> Any:
+        from selenium.webdriver.common.by import By
+
+        if kind == "radio":
+            candidates = self._driver.find_elements(By.CSS_SELECTOR, "input[type=radio]")
+            return next(e for e in candidates if e.get_attribute("value") == text)
+        selector = ".product-link" if kind == "link" else ".btn"
+        candidates = self._driver.find_elements(By.CSS_SELECTOR, selector)
+        return next(e for e in candidates if (e.get_attribute("textContent") or "").lower() == text)
+
+    def _click(self, element: Any) -> None:
+        from selenium.common.exceptions import ElementNotInteractableException
+
+        try:
+            element.click()
+        except ElementNotInteractableException:
+            self._driver.execute_script("arguments[0].click();", element)
+
+    # --- TextEnv hooks -------------------------------------------------------------------------------
+
+    def _load_tasks(self) -> TaskSet:
+        return task_set(self.catalog_name, self.goal_kind)
+
+    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
+        if self._driver is None:
+            self._launch()
+        index = int(task_id.rsplit("_", 1)[1])
+        self._goal = goal_list(self.catalog_name, self.goal_kind)[index]
+        with _EPISODES_LOCK:
+            episode = next(_EPISODES)
+        self._session_id = f"p{os.getpid()}e{episode}_fixed_{index}"
+        self._done = False
+        try:
+            self._driver.get(f"{self._site_url}/{self._session_id}")
+        except Exception as e:
+            raise EnvCrashed(f"the browser could not open the WebShop site at {self._site_url}: {e}") from e
+        self._read_page()
+        return self._observe(), self._goal["instruction_text"]
+
+    def _act(self, action: str) -> Outcome:
+        from selenium.webdriver.common.by import By
+
+        name, arg = parse_action(action)
+        arg = arg.lower() if arg is not None else None
+        clickables = self._page.clickables
+        if self._done:
+            valid = False
+        elif name == "search" and arg:
+            if not self._page.has_search_bar:
+                self._driver.get(f"{self._site_url}/{self._session_id}")
+                self._read_page()
+            box = self._driver.find_element(By.ID, "search_input")
+            self._driver.execute_script("arguments[0].value = arguments[1];", box, arg)
+            self._navigate(box.submit)
+            valid = True
+        elif name == "click" and arg is not None and arg != "search" and arg in clickables:
+            element = self._element(clickables[arg][0], arg)
+            self._navigate(lambda: self._click(element))
+            valid = True
+        else:
+            valid = False
+        if not (valid and self._driver.find_elements(By.CSS_SELECTOR, "#reward pre")):
+            return Outcome(observation=self._observe(), invalid=not valid, done=self._done)
+        self._done = True
+        reward = float(self._driver.find_element(By.CSS_SELECTOR, "#reward pre").text)
+        details = self._driver.find_element(By.CSS_SELECTOR, "#reward_info pre")
+        terms = json.loads(details.get_attribute("textContent"))
+        state = url_state(self._driver.current_url)
+        extra = {"reward_terms": terms, "asin": state["asin"], "options": state["options"]}
+        return Outcome(
+            observation=self._observe(),
+            reward=reward,
+            done=True,
+            won=reward == 1.0,
+            score=reward,
+            extra=extra,
+        )
+
+    def _observe(self) -> str:
+        if self.observation_mode == "html":
+            return self._driver.page_source
+        return pages.simple_text(self._page)
+
+    def available_actions(self) -> dict[str, Any]:
+        """Return ``{"has_search_bar": bool, "clickables": [...]}`` of the current page."""
+        if self._page is None or self._done:
+            return {"has_search_bar": False, "clickables": []}
+        return {"has_search_bar": self._page.has_search_bar, "clickables": list(self._page.clickables)}
+
+    def _admissible_actions(self) -> list[str] | None:
+        available = self.available_actions()
+        actions = ["search[<query>]"] if available["has_search_bar"] else []
+        return actions + [f"click[{c}]" for c in available["clickables"] if c != "search"]
+
+    def _extra_info(self) -> dict[str, Any]:
+        return {"available_actions": self.available_actions()}
+
+    def expert_action(self) -> str | None:
+        """Return the text env's oracle action for the page the browser shows; ``None`` after the purchase."""
+        if self._driver is None or self._done:
+            return None
+        state = url_state(self._driver.current_url)
+        catalog, index = shop_resources(self.catalog_name)
+        on_results = state["page_name"] == "search_results"
+        results = index.search(" ".join(state["keywords"]), TOP_N) if on_results else []
+        return oracle_action(self._goal, catalog, results=results, clickables=self._page.clickables, **state)
+
+    def close(self) -> None:
+        """Quit the browser and stop the site this env started (idempotent)."""
+        if self._driver is not None:
+            try:
+                self._driver.quit()
+            finally:
+                self._driver = None
+        if self._site is not None:
+            self._site.stop()
+            self._site = None
+            self._site_url = None
+        super().close()

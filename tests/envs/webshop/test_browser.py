@@ -1,0 +1,93 @@
+import pytest
+
+pytest.importorskip("selenium")
+pytest.importorskip("flask")
+
+from agentgym.envs.webshop.browser import WebShopBrowserEnv, find_browser, url_state
+from agentgym.envs.webshop.env import WebShopEnv
+
+from agentgym.error import DependencyNotInstalled
+
+try:
+    find_browser()
+    HAVE_CHROMIUM = True
+except DependencyNotInstalled:
+    HAVE_CHROMIUM = False
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not HAVE_CHROMIUM, reason="Chromium and chromedriver are not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser_env(data_present):
+    env = WebShopBrowserEnv()
+    yield env
+    env.close()
+
+
+def _play(env, index, actions=None):
+    observations = []
+    obs, info = env.reset(options={"split": "test", "index": index})
+    observations.append(obs)
+    for step in range(15 if actions is None else len(actions)):
+        action = actions[step] if actions is not None else env.unwrapped.expert_action()
+        if action is None:
+            break
+        obs, _, term, _, info = env.step(action)
+        observations.append(obs)
+        if term:
+            break
+    return observations, info
+
+
+def test_oracle_episode_in_the_browser_matches_the_text_env(browser_env):
+    text_env = WebShopEnv()
+    for index in (6, 20):  # 20: the reward is below 1 (colour normalisation); both envs must agree
+        text_obs, text_info = _play(text_env, index)
+        browser_obs, browser_info = _play(browser_env, index)
+        assert browser_obs[:-1] == text_obs[:-1]  # every page but the done page (its code names the session)
+        assert browser_info["score"] == text_info["score"]
+        assert browser_info["won"] == text_info["won"] == (index == 6)
+        assert browser_info["reward_terms"] == pytest.approx(text_info["reward_terms"])
+        assert browser_info["asin"] == text_info["asin"]
+        assert browser_info["options"] == text_info["options"]
+
+
+def test_navigation_and_invalid_actions_match_the_text_env(browser_env):
+    actions = [
+        "click[buy now]",
+        "search[<script>alert(1)</script> women's shoes]",
+        "click[next >]",
+        "click[< prev]",
+        "x" * 5000,
+        "click[back to search]",
+        "search[red dress]",
+    ]
+    text_obs, _ = _play(WebShopEnv(), 3, actions)
+    browser_obs, info = _play(browser_env, 3, actions)
+    assert browser_obs == text_obs
+    assert info["available_actions"]["clickables"][:2] == ["back to search", "next >"]
+
+
+def test_search_from_a_page_without_search_bar(browser_env):
+    browser_env.reset(options={"index": 1})
+    browser_env.step("search[shoes]")
+    obs, *_, info = browser_env.step("search[dress]")
+    assert not info["invalid_action"] and "[SEP] Back to Search [SEP] Page 1 (Total results: " in obs
+    assert "Dress" in obs
+
+
+def test_url_state():
+    state = url_state(
+        "http://127.0.0.1:1/item_page/s_fixed_1/B0ABC/%5B'a',%20'b%2Fc'%5D/2/%7B'color':%20'red'%7D"
+    )
+    assert state == {
+        "page_name": "item_page",
+        "keywords": ["a", "b/c"],
+        "page": 2,
+        "asin": "B0ABC",
+        "options": {"color": "red"},
+    }
+    assert url_state("http://127.0.0.1:1/abc")["page_name"] == "index"
