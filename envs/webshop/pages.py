@@ -18,11 +18,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-
-from bs4 import BeautifulSoup
-from bs4.element import Comment
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -67,20 +65,123 @@ class ParsedPage:
 
 
 def parse(html: str) -> ParsedPage:
-    """Parse a page into its visible texts and clickables (the original's rules, on BeautifulSoup)."""
-    soup = BeautifulSoup(html, "html.parser")
-    texts = []
-    for node in soup.find_all(string=True):
-        if isinstance(node, Comment) or node.parent.name in _HIDDEN_PARENTS:
-            continue
-        texts.append((str(node), node.parent.name, tuple(node.parent.get("class") or ())))
-    clickables: dict[str, tuple[str, str | None]] = {}
-    for element in soup.find_all(class_="btn") + soup.find_all(class_="product-link"):
-        kind = "link" if "product-link" in (element.get("class") or ()) else "button"
-        clickables[element.get_text().lower()] = (kind, None)
-    for radio in soup.select('input[type="radio"]'):
-        clickables[str(radio.get("value"))] = ("radio", radio.get("name"))
-    return ParsedPage(texts, clickables, soup.find(id="search_input") is not None)
+    r"""Parse a page into its visible texts and clickables.
+
+    The rules are the original's, which reads pages with BeautifulSoup's ``html.parser`` builder: text nodes
+    whose parent is ``style``, ``script``, ``head``, ``title`` or ``meta`` are hidden, comments are dropped,
+    and a whitespace-only node outside ``pre`` becomes ``"\n"`` (or ``" "`` without a line break).
+    Clickables are the texts of ``.btn`` elements, then of ``.product-link`` elements, then the values of
+    radio inputs, lower-cased except the values, the later of equal keys winning. This is a direct
+    ``html.parser`` pass (about 6x faster than building the soup); the tests check it against
+    BeautifulSoup on every kind of page.
+    """
+    parser = _PageParser()
+    parser.feed(html)
+    parser.close()
+    return parser.result()
+
+
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+_ASCII_SPACES = str.maketrans("", "", " \n\t\x0c\r")
+
+
+class _PageParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, tuple[str, ...]]] = []
+        self.pending: list[str] = []
+        self.texts: list[tuple[str, str, tuple[str, ...]]] = []
+        self.open: list[tuple[int, list[str]]] = []  # (stack depth, texts) of the open clickables
+        self.buttons: list[list[str]] = []
+        self.links: list[list[str]] = []
+        self.radios: list[tuple[str, str | None]] = []
+        self.has_search_bar = False
+
+    def result(self) -> ParsedPage:
+        self._flush()
+        clickables: dict[str, tuple[str, str | None]] = {}
+        for parts in self.buttons:
+            clickables["".join(parts).lower()] = ("button", None)
+        for parts in self.links:
+            clickables["".join(parts).lower()] = ("link", None)
+        for value, name in self.radios:
+            clickables[value] = ("radio", name)
+        return ParsedPage(self.texts, clickables, self.has_search_bar)
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        text = "".join(self.pending)
+        self.pending = []
+        if not text.translate(_ASCII_SPACES) and not any(tag in ("pre", "textarea") for tag, _ in self.stack):
+            text = "\n" if "\n" in text else " "
+        parent, classes = self.stack[-1] if self.stack else ("[document]", ())
+        if parent not in _HIDDEN_PARENTS:
+            self.texts.append((text, parent, classes))
+        for _, parts in self.open:
+            parts.append(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._flush()
+        attributes = dict(attrs)
+        classes = tuple((attributes.get("class") or "").split())
+        if tag == "input":
+            if attributes.get("id") == "search_input":
+                self.has_search_bar = True
+            if (attributes.get("type") or "").lower() == "radio":
+                self.radios.append((str(attributes.get("value")), attributes.get("name")))
+        if tag in _VOID:
+            return
+        self.stack.append((tag, classes))
+        if "btn" in classes or "product-link" in classes:
+            parts: list[str] = []
+            self.open.append((len(self.stack), parts))
+            if "btn" in classes:
+                self.buttons.append(parts)
+            if "product-link" in classes:
+                self.links.append(parts)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._flush()
+        if not any(open_tag == tag for open_tag, _ in self.stack):
+            return
+        while self.stack:
+            open_tag, _ = self.stack.pop()
+            while self.open and self.open[-1][0] > len(self.stack):
+                self.open.pop()
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        self.pending.append(data)
+
+    def handle_comment(self, data: str) -> None:
+        self._flush()
+
+    def handle_decl(self, decl: str) -> None:
+        self._flush()
 
 
 def simple_text(page: ParsedPage) -> str:

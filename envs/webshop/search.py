@@ -94,22 +94,31 @@ def _stemmer():
 class Analyzer:
     """Lucene's English analysis chain: tokenize, drop possessives, lower-case, drop stop words, stem."""
 
+    #: Distinct raw tokens remembered (token -> term); the memo is cleared when it grows past this.
+    MAX_CACHED = 2_000_000
+
     def __init__(self) -> None:
         """Create the stemmer (Porter's C reference algorithm, as Lucene's PorterStemFilter)."""
         self._stem = _stemmer().stem
         self._cache: dict[str, str] = {}
 
+    def term(self, token: str) -> str:
+        """Return the index term of one token (``""`` for a stop word)."""
+        token = _POSSESSIVE.sub("", token).lower()
+        return "" if not token or token in STOP_WORDS else self._stem(token)
+
     def __call__(self, text: str) -> list[str]:
         """Return the index terms of ``text``."""
+        cache = self._cache
+        if len(cache) > self.MAX_CACHED:
+            cache.clear()
         terms = []
-        for match in _TOKEN.finditer(text):
-            token = _POSSESSIVE.sub("", match.group()).lower()
-            if not token or token in STOP_WORDS:
-                continue
-            stem = self._cache.get(token)
-            if stem is None:
-                stem = self._cache[token] = self._stem(token)
-            terms.append(stem)
+        for token in _TOKEN.findall(text):
+            term = cache.get(token)
+            if term is None:
+                term = cache[token] = self.term(token)
+            if term:
+                terms.append(term)
         return terms
 
 
@@ -234,7 +243,7 @@ class SearchIndex:
         counts = Counter(self._analyzer(query))
         if not counts or not self._num_docs:
             return []
-        scores: np.ndarray | None = None
+        doc_parts, score_parts = [], []
         for term, boost in counts.items():
             term_id = self.vocabulary.get(term)
             if term_id is None:
@@ -244,18 +253,24 @@ class SearchIndex:
             df = hi - lo
             idf = np.float32(math.log(1 + (self._num_docs - df + 0.5) / (df + 0.5)))
             weight = np.float32(boost) * idf
-            term_scores = weight - weight / (np.float32(1) + freqs * self._norm_inverse[docs])
-            if scores is None:
-                scores = np.zeros(self._num_docs, dtype=np.float64)
-            scores[docs] += term_scores
-        if scores is None:
+            doc_parts.append(docs)
+            score_parts.append(weight - weight / (np.float32(1) + freqs * self._norm_inverse[docs]))
+        if not doc_parts:
             return []
+        # Sum the matching documents' term scores in double precision, then round to float as Lucene does.
+        if len(doc_parts) == 1:
+            hits, summed = doc_parts[0], score_parts[0].astype(np.float64)
+        else:
+            hits, inverse = np.unique(np.concatenate(doc_parts), return_inverse=True)
+            summed = np.bincount(inverse, weights=np.concatenate(score_parts).astype(np.float64))
         # Anserini's searcher rounds scores to four decimals and breaks ties by document id (the ASIN).
-        rounded = np.round(scores.astype(np.float32).astype(np.float64), 4)
-        hits = np.flatnonzero(rounded > 0)
+        rounded = np.round(summed.astype(np.float32).astype(np.float64), 4)
+        keep = rounded > 0
+        hits, rounded = hits[keep], rounded[keep]
         if len(hits) > k:
-            threshold = -np.partition(-rounded[hits], k - 1)[k - 1]
-            hits = hits[rounded[hits] >= threshold]
+            threshold = -np.partition(-rounded, k - 1)[k - 1]
+            keep = rounded >= threshold
+            hits, rounded = hits[keep], rounded[keep]
         ids = [self.asins[i] for i in hits]
-        ranked = sorted(range(len(hits)), key=lambda j: (-rounded[hits[j]], ids[j]))
+        ranked = sorted(range(len(hits)), key=lambda j: (-rounded[j], ids[j]))
         return [ids[j] for j in ranked[:k]]
