@@ -122,6 +122,12 @@ class Analyzer:
         return terms
 
 
+def _postings(
+    rows: list[int], cols: list[int], counts: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.array(rows, np.int64), np.array(cols, np.int32), np.array(counts, np.float32)
+
+
 def _int_to_byte4(i: int) -> int:
     """Lucene's ``SmallFloat.intToByte4``: a document length in one byte."""
     free = 24  # 255 - longToInt4(Integer.MAX_VALUE)
@@ -174,15 +180,16 @@ class SearchIndex:
         self._num_docs = len(asins)
 
     @classmethod
-    def build(cls, documents: Iterable[tuple[str, str]]) -> SearchIndex:
-        """Index ``(asin, text)`` pairs in order."""
+    def build(cls, documents: Iterable[tuple[str, str]], chunk: int = 20_000) -> SearchIndex:
+        """Index ``(asin, text)`` pairs in order (postings gathered in compact chunks, for large catalogs)."""
         analyzer = Analyzer()
         asins: list[str] = []
         vocabulary: dict[str, int] = {}
+        lengths: list[int] = []
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         rows: list[int] = []
         cols: list[int] = []
         counts: list[int] = []
-        lengths: list[int] = []
         for doc_id, (asin, text) in enumerate(documents):
             asins.append(asin)
             terms = analyzer(text)
@@ -191,16 +198,21 @@ class SearchIndex:
                 rows.append(vocabulary.setdefault(term, len(vocabulary)))
                 cols.append(doc_id)
                 counts.append(count)
-        order = np.lexsort((np.asarray(cols), np.asarray(rows)))
-        term_ids = np.asarray(rows, dtype=np.int64)[order]
+            if len(rows) >= chunk * 64:
+                parts.append(_postings(rows, cols, counts))
+                rows, cols, counts = [], [], []
+        parts.append(_postings(rows, cols, counts))
+        term_ids = np.concatenate([p[0] for p in parts])
+        docs = np.concatenate([p[1] for p in parts])
+        freqs = np.concatenate([p[2] for p in parts])
+        del parts
+        # Postings are appended in document order, so a stable sort by term keeps each list sorted by doc.
+        order = np.argsort(term_ids, kind="stable")
         indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.add.at(indptr, term_ids + 1, 1)
-        np.cumsum(indptr, out=indptr)
-        docs = np.asarray(cols, dtype=np.int32)[order]
-        freqs = np.asarray(counts, dtype=np.float32)[order]
+        np.cumsum(np.bincount(term_ids, minlength=len(vocabulary)), out=indptr[1:])
         norms = np.array([_int_to_byte4(n) for n in lengths], dtype=np.uint8)
         avgdl = sum(lengths) / max(len(lengths), 1)
-        return cls(asins, vocabulary, indptr, docs, freqs, norms, avgdl)
+        return cls(asins, vocabulary, indptr, docs[order], freqs[order], norms, avgdl)
 
     def save(self, path: Path) -> None:
         """Write the index to ``path`` atomically (an uncompressed ``.npz`` file of plain arrays)."""

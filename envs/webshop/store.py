@@ -32,7 +32,7 @@ from typing import Any
 from agentgym.data import cache_dir
 
 #: Bumped whenever the stored layout or the normalisation changes (old stores are then rebuilt).
-STORE_VERSION = "3"
+STORE_VERSION = "4"
 
 # Raw keys the original drops before use (seller and bookkeeping fields).
 _DROPPED_KEYS = (
@@ -122,7 +122,7 @@ def normalise_product(
     images = product.get("images") or [None]
     product["MainImage"] = images[0] if isinstance(images, list) else images
     ins = ins or {}
-    product["Attributes"] = ins.get("attributes") or ["DUMMY_ATTR"]
+    product["Attributes"] = ins.get("attributes", ["DUMMY_ATTR"])  # an empty list stays empty
     product["instruction_text"] = ins.get("instruction")
     product["instruction_attributes"] = ins.get("instruction_attributes")
     if human:
@@ -327,7 +327,7 @@ def _insert_products(
         batch.append((idx, asin, json.dumps(product), search_contents(product)))
         if product.get("instruction_text") or product.get("instructions"):
             kept.append(product)
-        if len(batch) >= 5000:
+        if len(batch) >= 1000:
             db.executemany("INSERT INTO products VALUES (?, ?, ?, ?)", batch)
             batch.clear()
     db.executemany("INSERT INTO products VALUES (?, ?, ?, ?)", batch)

@@ -73,5 +73,10 @@ def test_search_edge_cases(tmp_path):
     assert index.search("red")[0] == "A3"
     assert index.search("<script>alert(1)</script> red") == ["A3", "A1"]
     assert index.search("x" * 100_000) == []
+    chunked = SearchIndex.build(
+        [("A1", "red cotton dress"), ("A2", "blue denim jeans"), ("A3", "red red red")], chunk=0
+    )
+    assert chunked.search("red dress denim") == index.search("red dress denim")
+    assert len(index.search("red dress denim")) == 3
     index.save(tmp_path / "i.npz")
     assert SearchIndex.load(tmp_path / "i.npz").search("red dress") == index.search("red dress")
