@@ -176,7 +176,8 @@ class SearchIndex:
         table = np.float32(1.0) / (
             np.float32(K1) * ((np.float32(1 - B)) + np.float32(B) * _LENGTH_TABLE / avgdl32)
         )
-        self._norm_inverse = table[norms]
+        # freq * normInverse per posting: the same single-precision product Lucene forms at query time.
+        self._tf_norm = freqs * table[norms][docs]
         self._num_docs = len(asins)
 
     @classmethod
@@ -261,20 +262,27 @@ class SearchIndex:
             if term_id is None:
                 continue
             lo, hi = self._indptr[term_id], self._indptr[term_id + 1]
-            docs, freqs = self._docs[lo:hi], self._freqs[lo:hi]
+            docs = self._docs[lo:hi]
             df = hi - lo
             idf = np.float32(math.log(1 + (self._num_docs - df + 0.5) / (df + 0.5)))
             weight = np.float32(boost) * idf
             doc_parts.append(docs)
-            score_parts.append(weight - weight / (np.float32(1) + freqs * self._norm_inverse[docs]))
+            score_parts.append(weight - weight / (np.float32(1) + self._tf_norm[lo:hi]))
         if not doc_parts:
             return []
-        # Sum the matching documents' term scores in double precision, then round to float as Lucene does.
+        # Sum the matching documents' term scores in double precision, then round to float as Lucene does:
+        # over a dense array when the postings are long, else over the matching documents only.
+        docs = np.concatenate(doc_parts)
+        weights = np.concatenate(score_parts).astype(np.float64)
         if len(doc_parts) == 1:
-            hits, summed = doc_parts[0], score_parts[0].astype(np.float64)
+            hits, summed = docs, weights
+        elif len(docs) * 16 >= self._num_docs:
+            dense = np.bincount(docs, weights=weights, minlength=self._num_docs)
+            hits = np.flatnonzero(dense)
+            summed = dense[hits]
         else:
-            hits, inverse = np.unique(np.concatenate(doc_parts), return_inverse=True)
-            summed = np.bincount(inverse, weights=np.concatenate(score_parts).astype(np.float64))
+            hits, inverse = np.unique(docs, return_inverse=True)
+            summed = np.bincount(inverse, weights=weights)
         # Anserini's searcher rounds scores to four decimals and breaks ties by document id (the ASIN).
         rounded = np.round(summed.astype(np.float32).astype(np.float64), 4)
         keep = rounded > 0

@@ -158,3 +158,11 @@ def test_reward_is_a_bounded_consistent_sum(
     weighted += terms["r_price"] * terms["w_price"]
     assert math.isclose(reward, terms["r_type"] * weighted, abs_tol=1e-9)
     assert terms["r_price"] == (price <= goal["price_upper"])
+
+
+def test_score_purchase_uses_the_default_catalog(catalog):
+    goal = catalog.goals("synthetic")[6]
+    product = catalog.get(goal["asin"])
+    assert score_purchase(goal, goal["asin"].lower(), goal["goal_options"], product_price(product))[0] == 1.0
+    reward, terms = score_purchase(goal, goal["asin"], {}, 10_000)
+    assert not terms["r_price"] and terms["r_option"] == 0 and reward == pytest.approx(4 / 7)
