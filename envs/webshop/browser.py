@@ -24,13 +24,12 @@ from itertools import count
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
+from agentgym.core import Outcome, TextEnv
 from agentgym.envs.webshop import pages
 from agentgym.envs.webshop.env import GOAL_KINDS, goal_list, oracle_action, shop_resources, task_set
 from agentgym.envs.webshop.search import TOP_N
 from agentgym.envs.webshop.session import parse_action
 from agentgym.envs.webshop.site import BackgroundSite, parse_keywords, parse_options
-
-from agentgym.core import Outcome, TextEnv
 from agentgym.error import DependencyNotInstalled, EnvCrashed
 from agentgym.tasks import TaskSet
 
@@ -42,9 +41,7 @@ _ROUTES = (
     ("search_results", re.compile(r"/search_results/(?P<sid>[^/]+)/(?P<keywords>.*)/(?P<page>\d+)")),
     (
         "item_page",
-        re.compile(
-            r"/item_page/(?P<sid>[^/]+)/(?P<asin>[^/]+)/(?P<keywords>.*)/(?P<page>\d+)/(?P<options>[^/]*)"
-        ),
+        re.compile(r"/item_page/(?P<sid>[^/]+)/(?P<asin>[^/]+)/(?P<keywords>.*)/(?P<page>\d+)/(?P<options>[^/]*)"),
     ),
     (
         "item_sub_page",

@@ -12,9 +12,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from agentgym.envs.webshop.store import Catalog, build_store
-
 from agentgym.data import find
+from agentgym.envs.webshop.store import Catalog, build_store
 from agentgym.error import DataNotFound
 
 CATALOGS = ("1k", "full")

@@ -18,14 +18,13 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, ClassVar
 
+from agentgym.core import Outcome, TextEnv
 from agentgym.envs.webshop import goals as goals_module
 from agentgym.envs.webshop import pages
 from agentgym.envs.webshop.data import eto_lists, load_catalog
 from agentgym.envs.webshop.search import SearchIndex
 from agentgym.envs.webshop.session import ShopSession
 from agentgym.envs.webshop.store import Catalog
-
-from agentgym.core import Outcome, TextEnv
 from agentgym.tasks import TaskSet
 
 OBSERVATION_MODES = ("text", "text_rich", "html")

@@ -39,9 +39,7 @@ _HIDDEN_PARENTS = frozenset({"style", "script", "head", "title", "meta", "[docum
 def _environment() -> Any:
     import jinja2
 
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.Undefined
-    )
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.Undefined)
 
 
 def render(template: str, url: Callable[..., str], static_url: Callable[[str], str], **context: Any) -> str:

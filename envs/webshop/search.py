@@ -122,9 +122,7 @@ class Analyzer:
         return terms
 
 
-def _postings(
-    rows: list[int], cols: list[int], counts: list[int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _postings(rows: list[int], cols: list[int], counts: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(rows, np.int64), np.array(cols, np.int32), np.array(counts, np.float32)
 
 
@@ -173,9 +171,7 @@ class SearchIndex:
         self._analyzer = Analyzer()
         avgdl32 = np.float32(avgdl)
         # Lucene's per-length-byte cache: 1 / (k1 * ((1 - b) + b * length / avgdl)).
-        table = np.float32(1.0) / (
-            np.float32(K1) * ((np.float32(1 - B)) + np.float32(B) * _LENGTH_TABLE / avgdl32)
-        )
+        table = np.float32(1.0) / (np.float32(K1) * ((np.float32(1 - B)) + np.float32(B) * _LENGTH_TABLE / avgdl32))
         # freq * normInverse per posting: the same single-precision product Lucene forms at query time.
         self._tf_norm = freqs * table[norms][docs]
         self._num_docs = len(asins)

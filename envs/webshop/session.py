@@ -48,8 +48,7 @@ def path_for(endpoint: str, **params: Any) -> str:
         return f"/item_page/{q['session_id']}/{q['asin']}/{q['keywords']}/{q['page']}/{q['options']}"
     if endpoint == "item_sub_page":
         return (
-            f"/item_sub_page/{q['session_id']}/{q['asin']}/{q['keywords']}/{q['page']}/{q['sub_page']}/"
-            f"{q['options']}"
+            f"/item_sub_page/{q['session_id']}/{q['asin']}/{q['keywords']}/{q['page']}/{q['sub_page']}/{q['options']}"
         )
     if endpoint == "done":
         return f"/done/{q['session_id']}/{q['asin']}/{q['options']}"

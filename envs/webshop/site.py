@@ -37,7 +37,6 @@ from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N
 from agentgym.envs.webshop.session import purchase_code
 from agentgym.envs.webshop.store import product_price
-
 from agentgym.error import DependencyNotInstalled
 
 logger = logging.getLogger(__name__)
@@ -158,12 +157,8 @@ def create_app(
         query = flask.request.form.get("search_query") if flask.request.method == "POST" else None
         if query is not None:
             keywords = query[:MAX_QUERY].lower().split(" ")
-            return flask.redirect(
-                _url(flask, "search_results", session_id=session_id, keywords=keywords, page=1)
-            )
-        return page(
-            "search_page.html", session_id=session_id, instruction_text=state["goal"]["instruction_text"]
-        )
+            return flask.redirect(_url(flask, "search_results", session_id=session_id, keywords=keywords, page=1))
+        return page("search_page.html", session_id=session_id, instruction_text=state["goal"]["instruction_text"])
 
     @app.route("/search_results/<session_id>/<path:keywords>/<int:page_number>", methods=["GET", "POST"])
     def search_results(session_id: str, keywords: str, page_number: int) -> Any:
@@ -171,17 +166,13 @@ def create_app(
         words = parsed_or_400(parse_keywords(keywords))
         hits = search_index.search(" ".join(words)[:MAX_QUERY], TOP_N)
         start = (page_number - 1) * pages.PAGE_SIZE
-        shown = (
-            [store.get(a) for a in hits[max(start, 0) : start + pages.PAGE_SIZE]] if page_number > 0 else []
-        )
+        shown = [store.get(a) for a in hits[max(start, 0) : start + pages.PAGE_SIZE]] if page_number > 0 else []
         return page(
             "results_page.html", session_id=session_id, instruction_text=state["goal"]["instruction_text"],
             keywords=words, page=page_number, products=shown, total=len(hits),
         )  # fmt: skip
 
-    @app.route(
-        "/item_page/<session_id>/<asin>/<path:keywords>/<int:page_number>/<options>", methods=["GET", "POST"]
-    )
+    @app.route("/item_page/<session_id>/<asin>/<path:keywords>/<int:page_number>/<options>", methods=["GET", "POST"])
     def item_page(session_id: str, asin: str, keywords: str, page_number: int, options: str) -> Any:
         state = session_or_404(session_id)
         return page(
@@ -194,9 +185,7 @@ def create_app(
         "/item_sub_page/<session_id>/<asin>/<path:keywords>/<int:page_number>/<sub_page>/<options>",
         methods=["GET", "POST"],
     )
-    def item_sub_page(
-        session_id: str, asin: str, keywords: str, page_number: int, sub_page: str, options: str
-    ) -> Any:
+    def item_sub_page(session_id: str, asin: str, keywords: str, page_number: int, sub_page: str, options: str) -> Any:
         state = session_or_404(session_id)
         if sub_page not in pages.SUB_PAGES:
             flask.abort(404, description="no such sub-page")

@@ -279,9 +279,7 @@ def build_store(
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
         )
         kept: list[dict[str, Any]] = []
-        _insert_products(
-            db, _select(iter_json_list(Path(products_file)), num_products), attributes, human, kept
-        )
+        _insert_products(db, _select(iter_json_list(Path(products_file)), num_products), attributes, human, kept)
         for kind, goals in (("synthetic", synthetic_goals(kept)), ("human", human_goals(kept))):
             db.executemany(
                 "INSERT INTO goals VALUES (?, ?, ?)", ((kind, i, json.dumps(g)) for i, g in enumerate(goals))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("bs4")
 pytest.importorskip("thefuzz")
 pytest.importorskip("nltk")
 pytest.importorskip("spacy")

@@ -5,7 +5,6 @@ pytest.importorskip("flask")
 
 from agentgym.envs.webshop.browser import WebShopBrowserEnv, find_browser, url_state
 from agentgym.envs.webshop.env import WebShopEnv
-
 from agentgym.error import DependencyNotInstalled
 
 try:
@@ -80,9 +79,7 @@ def test_search_from_a_page_without_search_bar(browser_env):
 
 
 def test_url_state():
-    state = url_state(
-        "http://127.0.0.1:1/item_page/s_fixed_1/B0ABC/%5B'a',%20'b%2Fc'%5D/2/%7B'color':%20'red'%7D"
-    )
+    state = url_state("http://127.0.0.1:1/item_page/s_fixed_1/B0ABC/%5B'a',%20'b%2Fc'%5D/2/%7B'color':%20'red'%7D")
     assert state == {
         "page_name": "item_page",
         "keywords": ["a", "b/c"],

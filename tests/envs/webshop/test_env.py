@@ -3,13 +3,13 @@ import time
 
 import gymnasium
 import pytest
-from agentgym.envs.webshop.env import WebShopEnv
-from agentgym.envs.webshop.session import parse_action
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given
 from hypothesis import strategies as st
 
 import agentgym  # noqa: F401
+from agentgym.envs.webshop.env import WebShopEnv
+from agentgym.envs.webshop.session import parse_action
 
 ORIGINAL_ACTION_RE = re.compile(r"(.+)\[(.+)\]")
 

@@ -1,10 +1,9 @@
 import json
 import re
 
+from agentgym.data import find
 from agentgym.envs.webshop.goals import PRICE_THRESHOLDS, price_bound, splits
 from agentgym.envs.webshop.store import product_price
-
-from agentgym.data import find
 
 PRICE_CLAUSE = re.compile(r", and price lower than (\d+\.\d\d) dollars$")
 

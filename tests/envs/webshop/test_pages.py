@@ -1,10 +1,14 @@
 """The fast page parser against BeautifulSoup's html.parser reading (the original's), on all kinds of page."""
 
 import pytest
-from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.session import ShopSession, render_page
-from bs4 import BeautifulSoup
-from bs4.element import Comment
+
+bs4 = pytest.importorskip("bs4")
+
+from agentgym.envs.webshop import pages  # noqa: E402
+from agentgym.envs.webshop.session import ShopSession, render_page  # noqa: E402
+
+BeautifulSoup = bs4.BeautifulSoup
+Comment = bs4.element.Comment
 
 HIDDEN = {"style", "script", "head", "title", "meta", "[document]"}
 
@@ -19,9 +23,7 @@ def soup_reading(html):
     ]
     clickables = {}
     for element in soup.find_all(class_="btn") + soup.find_all(class_="product-link"):
-        clickables[element.get_text().lower()] = (
-            "link" if "product-link" in element.get("class") else "button"
-        )
+        clickables[element.get_text().lower()] = "link" if "product-link" in element.get("class") else "button"
     for radio in soup.select('input[type="radio"]'):
         clickables[str(radio.get("value"))] = "radio"
     return texts, clickables, soup.find(id="search_input") is not None

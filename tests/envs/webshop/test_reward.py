@@ -1,6 +1,9 @@
 import math
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from agentgym.envs.webshop import score_purchase
 from agentgym.envs.webshop.reward import (
     attribute_matches,
@@ -10,14 +13,11 @@ from agentgym.envs.webshop.reward import (
     type_reward,
 )
 from agentgym.envs.webshop.store import product_price
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 SNEAKER = "Mens D.O.N. Issue 2 Gca Basketball Sneakers Shoes Casual - Off White"
 CORD_GOAL = "Saireed UL Listed 2 Prong Power Cord for JBL Bar 3.1 Bar 2.1 Channel 4K Ultra HD Soundbar"
 CORD_BOUGHT = (
-    "BRST AC Power Cord Outlet Socket Cable Plug Lead for Panasonic SC-HT830V DVD/VCR Combo "
-    "Home Theater System"
+    "BRST AC Power Cord Outlet Socket Cable Plug Lead for Panasonic SC-HT830V DVD/VCR Combo Home Theater System"
 )
 
 
@@ -88,9 +88,7 @@ def test_type_reward_rules():
 
 def test_attribute_and_option_matching():
     assert attribute_matches(_product(), ["tea tree", "essential oils", "natural ingredients"]) == 3
-    tea = _product(
-        Attributes=["tea bag", "earl gray"], Title="English tea for breakfast", Description="Lipton"
-    )
+    tea = _product(Attributes=["tea bag", "earl gray"], Title="English tea for breakfast", Description="Lipton")
     assert attribute_matches(tea, ["tea tree", "essential oils"]) == 0
     assert option_matches(["pack of 12", "grey", "XL"], ["grey", "XL", "pack of 12"]) == 3
     assert option_matches(["pack of 12", "blue", "XL"], ["grey", "XL", "pack of 12"]) == 2
@@ -146,9 +144,7 @@ def goals_and_asins(catalog):
     price=st.floats(0, 2000, allow_nan=False),
     option_values=st.lists(st.text(max_size=12), max_size=3),
 )
-def test_reward_is_a_bounded_consistent_sum(
-    catalog, goals_and_asins, goal_index, asin_index, price, option_values
-):
+def test_reward_is_a_bounded_consistent_sum(catalog, goals_and_asins, goal_index, asin_index, price, option_values):
     goals, asins = goals_and_asins
     goal, asin = goals[goal_index], asins[asin_index]
     options = {f"o{i}": v for i, v in enumerate(option_values)}

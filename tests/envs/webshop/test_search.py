@@ -2,9 +2,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from agentgym.envs.webshop.search import Analyzer, SearchIndex, _byte4_to_int, _int_to_byte4
 
 from agentgym.data import find
+from agentgym.envs.webshop.search import Analyzer, SearchIndex, _byte4_to_int, _int_to_byte4
 
 REFERENCE = Path(__file__).with_name("data") / "lucene_top10_1k.json"
 

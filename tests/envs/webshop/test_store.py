@@ -3,9 +3,9 @@ import multiprocessing
 import tracemalloc
 
 import pytest
-from agentgym.envs.webshop.store import Catalog, build_store, normalise_product, product_price
 
 from agentgym.data import find
+from agentgym.envs.webshop.store import Catalog, build_store, normalise_product, product_price
 
 PROCESSED = "webshop/items_shuffle_1000.reconstructed_processed.json"
 RAW_KEYS = ("name", "full_description", "images", "product_category", "small_description",
