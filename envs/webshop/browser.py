@@ -194,11 +194,11 @@ class WebShopBrowserEnv(TextEnv):
         return next(e for e in candidates if (e.get_attribute("textContent") or "").lower() == text)
 
     def _click(self, element: Any) -> None:
-        from selenium.common.exceptions import ElementNotInteractableException
+        from selenium.common.exceptions import ElementClickInterceptedException, ElementNotInteractableException
 
         try:
             element.click()
-        except ElementNotInteractableException:
+        except (ElementNotInteractableException, ElementClickInterceptedException):
             self._driver.execute_script("arguments[0].click();", element)
 
     # --- TextEnv hooks -------------------------------------------------------------------------------
