@@ -154,3 +154,11 @@ def test_registered_env_passes_check_env(data_present):
     check_env(env.unwrapped, skip_render_check=True)
     assert env.spec.max_episode_steps == 10
     env.close()
+
+
+def test_oracle_wins_the_human_goals_of_the_1k_catalog(data_present):
+    env = WebShopEnv(goals="human")
+    assert set(env.tasks.splits) == {"test", "dev", "train"}
+    for index in range(len(env.tasks.ids)):
+        info = _play_oracle(env, index)
+        assert info["won"], info["task_id"]
