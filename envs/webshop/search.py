@@ -240,12 +240,13 @@ class SearchIndex:
     @classmethod
     def for_catalog(cls, catalog: Catalog) -> SearchIndex:
         """Return the index of a catalog store, built once and saved beside it."""
+        from agentgym.envs.webshop.store import build_lock
+
         path = catalog.path.with_suffix(".bm25.npz")
-        if path.exists():
-            return cls.load(path)
-        index = cls.build(catalog.documents())
-        index.save(path)
-        return index
+        with build_lock(path):
+            if not path.exists():
+                cls.build(catalog.documents()).save(path)
+        return cls.load(path)
 
     def search(self, query: str, k: int = TOP_N) -> list[str]:
         """Return the ASINs of the top ``k`` documents for ``query`` (only documents that match a term)."""

@@ -6,8 +6,8 @@ synthetic instruction) and ``items_human_ins.json`` (per ASIN: the crowd-sourced
 file is read as a stream (``ijson`` when installed, so the 5.2 GB full catalog never sits in memory), each
 product is normalised the way the original ``load_products`` does, and the result lands in a SQLite file
 under :func:`agentgym.data.cache_dir` named after the sha256 of the source files. The file is written under a
-temporary name and moved into place, so concurrent worker processes either reuse a finished store or build
-their own copy without seeing a half-written one.
+temporary name and moved into place while a lock file is held, so concurrent worker processes build it
+once and never see a half-written one.
 
 The original draws the price of a product with a price range (``$a - $b``) with an unseeded
 ``random.uniform``; here it is drawn from a generator seeded by the ASIN (:func:`asin_rng`), so a product has
@@ -24,6 +24,7 @@ import re
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -172,6 +173,25 @@ def file_sha256(path: Path) -> str:
     return memo[key]
 
 
+@contextmanager
+def build_lock(target: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside ``target`` while it is built, so concurrent workers build it once.
+
+    Where ``fcntl`` is missing (Windows) this does not lock; the atomic rename still keeps builds safe.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(f"{target}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".part") as tmp:
         tmp.write(text)
@@ -254,8 +274,6 @@ def build_store(
         num_products: keep only the first ``num_products`` products, as the original's ``num_products``.
         target_dir: where stores live (default: ``cache_dir("webshop")``).
     """
-    from agentgym.envs.webshop.goals import human_goals, synthetic_goals
-
     sources = [products_file, attributes_file] + ([human_file] if human_file else [])
     key = hashlib.sha256(
         "|".join([STORE_VERSION, str(num_products)] + [file_sha256(Path(p)) for p in sources]).encode()
@@ -264,6 +282,20 @@ def build_store(
     target = target_dir / f"catalog-{key}.sqlite"
     if target.exists():
         return target
+    with build_lock(target):
+        if not target.exists():
+            _build(target, products_file, attributes_file, human_file, num_products, key)
+    return target
+
+
+def _build(
+    target: Path, products_file: Path, attributes_file: Path, human_file: Path | None, num_products: int | None,
+    key: str,
+) -> None:  # fmt: skip
+    """Write the store for :func:`build_store` under a temporary name, then move it into place."""
+    from agentgym.envs.webshop.goals import human_goals, synthetic_goals
+
+    target_dir = target.parent
     attributes = json.loads(Path(attributes_file).read_text())
     human = json.loads(Path(human_file).read_text()) if human_file else {}
     fd, tmp_name = tempfile.mkstemp(dir=target_dir, suffix=".sqlite.part")
@@ -294,7 +326,6 @@ def build_store(
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
-    return target
 
 
 def _select(items: Iterable[dict[str, Any]], num_products: int | None) -> Iterator[dict[str, Any]]:
