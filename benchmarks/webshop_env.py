@@ -41,7 +41,7 @@ def bench_env(goals: int) -> Table:
     for index in range(goals):
         env.reset(options={"split": "test", "index": index})
         while (action := env.expert_action()) is not None:
-            kind = "buy" if action == "click[buy now]" else action.split("[", 1)[0]
+            kind = "buy" if action == "click[Buy Now]" else action.split("[", 1)[0]
             start = time.perf_counter()
             _, _, done, _, _ = env.step(action)
             by_kind[kind].append(time.perf_counter() - start)

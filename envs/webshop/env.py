@@ -183,7 +183,9 @@ def oracle_action(
 
     It searches the goal's instruction without the price clause; when the target is not among the 50 hits it
     searches the target's title instead (``None`` if even that fails). On the item page it clicks each goal
-    option value not yet chosen, then ``buy now``; elsewhere it goes back.
+    option value not yet chosen, then ``Buy Now``; elsewhere it goes back. Buttons are named as the page shows
+    them (``click[Buy Now]``, ``click[< Prev]``), ASINs and option values in lower case, as in the ReAct and
+    ETO prompts; the env lower-cases arguments anyway.
     """
     target = goal["asin"]
     if page_name == "index":
@@ -195,13 +197,13 @@ def oracle_action(
         position = results.index(target) // pages.PAGE_SIZE + 1
         if position == page:
             return f"click[{target.lower()}]"
-        return "click[next >]" if position > page else "click[< prev]"
+        return "click[Next >]" if position > page else "click[< Prev]"
     if page_name == "item_page" and asin == target:
         for value in _wanted_values(goal):
             if value in clickables and value not in options.values():
                 return f"click[{value}]"
-        return "click[buy now]"
-    return "click[< prev]" if "< prev" in clickables else "click[back to search]"
+        return "click[Buy Now]"
+    return "click[< Prev]" if "< prev" in clickables else "click[Back to Search]"
 
 
 def goal_query(goal: dict[str, Any]) -> str:
