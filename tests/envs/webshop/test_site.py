@@ -139,3 +139,18 @@ def test_home_redirects_and_assets_are_local(site):
     assert status == 200 and url.endswith("/abc")
     assert "http" not in re.sub(r'href="http[^"]*"', "", page.split("<body>")[0]).replace("http-equiv", "")
     assert fetch(site, "/static/webshop.js")[0] == 200
+
+
+def test_sessions_are_bounded_and_keep_their_goal(data_present):
+    from agentgym.envs.webshop.site import create_app
+
+    app = create_app(max_sessions=3)
+    client = app.test_client()
+    sessions = app.extensions["webshop_sessions"]
+    for i in range(5):
+        assert client.get(f"/fixed_{i}").status_code == 200
+    assert client.get("/search_results/fixed_0/shoes/1").status_code == 404  # dropped, least recently used
+    assert client.get("/search_results/fixed_4/shoes/1").status_code == 200
+    assert sessions.get("fixed_4")["goal"] == sessions.goals[4]
+    first = sessions.get("random-id", create=True)["goal"]
+    assert create_app().extensions["webshop_sessions"].get("random-id", create=True)["goal"] == first

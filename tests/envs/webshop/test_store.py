@@ -110,3 +110,10 @@ def test_large_catalog_streams_into_the_store(official_files, tmp_path):
     tracemalloc.stop()
     assert len(store) == count
     assert peak < size / 8, (peak, size)
+
+
+def test_store_records_its_version(catalog):
+    from agentgym.envs.webshop.store import STORE_VERSION
+
+    assert catalog.meta("version") == STORE_VERSION
+    assert catalog.meta("no such key") is None
