@@ -118,6 +118,7 @@ PRESETS: dict[str, Preset] = {
             max_steps=15,
             trials=4,
             limit=100,
+            env_kwargs={"goals": "human", "catalog": "full"},
             published=(
                 Published("ReAct only", "text-davinci-002", "success_rate", 0.33, _REFLEXION_LOG, trial=0),
                 Published("ReAct + Reflexion", "text-davinci-002", "success_rate", 0.35, _REFLEXION_LOG, trial=3),
@@ -130,6 +131,7 @@ PRESETS: dict[str, Preset] = {
             "eto_test",
             "react",
             max_steps=10,
+            env_kwargs={"goals": "human", "catalog": "full"},
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.674, _ETO_TABLE),
                 Published("SFT", "Llama-2-7B-Chat", "mean_score", 0.631, _ETO_TABLE),

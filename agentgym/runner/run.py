@@ -56,8 +56,8 @@ def evaluate(env_id: str, agent: str | type[Agent] = "expert", policy: str | Pol
     """Play episodes of ``env_id`` with an agent and a policy; see :func:`aevaluate` for every argument.
 
     Example:
-        >>>         >>> result = agentgym.evaluate("game24", agent="expert", split="test", limit=3, workers=0,
-        ...                            progress=False)
+        >>> import agentgym
+        >>> result = agentgym.evaluate("game24", agent="expert", split="test", limit=3, workers=0, progress=False)
         >>> result.summary["success_rate"]
         1.0
     """

@@ -16,7 +16,7 @@ def test_every_command_has_help(command):
 
 
 def test_list_shows_envs_and_splits():
-    result = runner.invoke(app, ["list"], terminal_width=200)
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(app, ["list"])
     assert result.exit_code == 0
     assert "agentgym/Game24-v0" in result.output and "test (100)" in result.output
 
