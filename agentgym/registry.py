@@ -47,6 +47,14 @@ ENVS: tuple[EnvEntry, ...] = (
         "game24-oneshot",
         kwargs={"one_shot": True},
     ),
+    # 120 = ETO's largest per-task limit; the env truncates at each task's own limit (info["max_steps"]).
+    EnvEntry(
+        "agentgym/ScienceWorld-v0",
+        "agentgym.envs.sciworld.env:ScienceWorldEnv",
+        120,
+        "sciworld",
+        extra="sciworld",
+    ),
 )
 
 
