@@ -47,11 +47,11 @@ ENVS: tuple[EnvEntry, ...] = (
         "game24-oneshot",
         kwargs={"one_shot": True},
     ),
-    # 120 = ETO's largest per-task limit; the env truncates at each task's own limit (info["max_steps"]).
+    # 200: ETO's envStepLimit and above every gold path; the env itself truncates at ETO's per-task limits.
     EnvEntry(
         "agentgym/ScienceWorld-v0",
         "agentgym.envs.sciworld.env:ScienceWorldEnv",
-        120,
+        200,
         "sciworld",
         extra="sciworld",
     ),

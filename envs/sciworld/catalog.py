@@ -1,8 +1,8 @@
 """ScienceWorld's tasks, variations and splits: the official ones, ETO's and AgentGym's.
 
 A task id is ``"<task-name>-<variation>"`` (``boil-21``). The full list holds every variation of the 30 tasks
-in the simulator's task order (``tasks.json``: 1-1 boil, 1-2 melt, ..., 10-2 mendelian-genetics-unknown-plant),
-variations ascending. Splits:
+in the simulator's task order (``tasks.json``: 1-1 boil, 1-2 melt, ..., 10-2
+mendelian-genetics-unknown-plant), variations ascending. Splits:
 
 - ``train`` / ``dev`` / ``test``: the simulator's own train/dev/test variations of all 30 tasks (3,592 /
   1,796 / 1,819), flattened in task order. They come from ``official_variations.json``, which
@@ -57,13 +57,15 @@ ETO_MAX_STEPS: dict[str, int] = {
     "identify-life-stages-1": 30,
     "identify-life-stages-2": 30,
 }
-#: The step limit of the 6 tasks ETO does not use: the stock ``ScienceWorldEnv``'s default ``envStepLimit``.
-DEFAULT_MAX_STEPS = 100
 #: Topic ids AgentGym's ``agentenv-sciworld`` server leaves out of its item list (grow plant/fruit, the
 #: inclined planes, Mendelian genetics).
 AGENTGYM_EXCLUDED = frozenset({"5-1", "5-2", "9-1", "9-2", "9-3", "10-1", "10-2"})
 #: ETO's split files (under ``sciworld/eto/`` in the data root) per agentgym split name.
-ETO_SPLIT_FILES = {"eto_train": "train_indices.json", "eto_seen": "dev_indices.json", "eto_unseen": "test_indices.json"}
+ETO_SPLIT_FILES = {
+    "eto_train": "train_indices.json",
+    "eto_seen": "dev_indices.json",
+    "eto_unseen": "test_indices.json",
+}
 
 
 @dataclass(frozen=True)
@@ -181,9 +183,9 @@ def agentgym_split() -> list[str]:
     return [tid for task in official_tasks() if task.topic_id not in AGENTGYM_EXCLUDED for tid in task.ids()]
 
 
-def max_steps_for(task_name: str) -> int:
-    """ETO's step limit for a task (:data:`DEFAULT_MAX_STEPS` for the 6 tasks ETO leaves out)."""
-    return ETO_MAX_STEPS.get(task_name, DEFAULT_MAX_STEPS)
+def max_steps_for(task_name: str) -> int | None:
+    """ETO's step limit for a task (``None`` for the 6 tasks ETO leaves out)."""
+    return ETO_MAX_STEPS.get(task_name)
 
 
 class Splits(Mapping[str, Sequence[str]]):
@@ -217,7 +219,7 @@ class Splits(Mapping[str, Sequence[str]]):
 
 
 def write_manifest() -> None:
-    """Regenerate ``official_variations.json`` from the installed simulator (run on a ``scienceworld`` upgrade)."""
+    """Rewrite ``official_variations.json`` from the installed simulator (after upgrading it)."""
     from importlib.metadata import version
 
     from agentgym.envs.sciworld.jvm import acquire, release

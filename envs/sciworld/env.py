@@ -1,11 +1,11 @@
-"""``agentgym/ScienceWorld-v0``: the ScienceWorld simulator (``scienceworld`` 1.2.3, Java) as a TextEnv.
+r"""``agentgym/ScienceWorld-v0``: the ScienceWorld simulator (``scienceworld`` 1.2.3, Java) as a TextEnv.
 
 Tasks and splits: see :mod:`agentgym.envs.sciworld.catalog` (ids ``"<task-name>-<variation>"``; official
 ``train``/``dev``/``test`` of all 30 tasks; ETO's ``eto_seen``/``eto_unseen``/``eto_train``; AgentGym's
 ``agentgym``). A seed-only reset draws from the official ``test`` split.
 
 Observation after reset: the task description as the stock wrapper's ``info["taskDesc"]`` shows it
-("Task Description:\\n..."), a blank line, then the output of ``look around`` (what ``ScienceWorldEnv.reset``
+("Task Description:\n..."), a blank line, then the output of ``look around`` (what ``ScienceWorldEnv.reset``
 returns). After a step: the simulator's answer, unchanged ("No known action matches that input." for an
 action it cannot parse; such a step is flagged ``info["invalid_action"]``).
 
@@ -16,9 +16,11 @@ its step limit). The reward is the score delta of the step / 100, as the origina
 reward). ``info["max_score"]`` is the highest score of the episode so far: ETO's metric, which ignores a
 later failure. ``info["raw_score"]`` is the simulator's own integer.
 
-Step limits: ``info["max_steps"]`` is the loaded task's limit (ETO's per-task limits, 10-120, by default;
-100 for the 6 tasks ETO does not use), and the env sets ``truncated`` when that many steps were taken, as
-ETO stops. ``step_limit=None`` turns this off; an int sets one limit for every task (AgentGym uses 30).
+Step limits: ``info["max_steps"]`` is the loaded task's limit, and the env sets ``truncated`` once that many
+steps were taken (every step counts, invalid ones too), as ETO stops. By default (``step_limit="eto"``) these
+are ETO's per-task limits (10-120) for ETO's 24 tasks and ``None`` for the other 6, which only the registered
+cap (``max_episode_steps=200``, ETO's ``envStepLimit``, above every gold path) bounds. ``step_limit=None``
+turns the per-task limits off; an int sets one limit for every task (AgentGym uses 30).
 Simplifications: ``"easy"`` by default, as ETO (the suite's reference numbers); AgentGym uses none (``""``).
 
 Change logs:
@@ -93,7 +95,8 @@ class ScienceWorldEnv(TextEnv):
             step_limit: ``"eto"`` (ETO's per-task limits), an int (the same for every task) or ``None``.
             jvm_heap_mb: the JVM's heap cap in MB (``None``: Java's default, a quarter of the memory).
             share_jvm: run this env's simulator in a JVM shared with the other envs of this process that have
-                the same heap cap (saves about 100 MB per extra env; a JVM crash then hits all of them).
+                the same heap cap: 4 envs then take ~345 MB instead of ~4 x 275 MB, but a JVM crash, hang or
+                full heap hits all of them. Off by default (the runner runs one env per worker process).
             timeout_s: a simulator call that takes longer means a hung JVM: it is killed and
                 :class:`~agentgym.error.EnvCrashed` raised.
             split: see :class:`~agentgym.core.TextEnv`.
@@ -144,7 +147,7 @@ class ScienceWorldEnv(TextEnv):
             return catalog.max_steps_for(catalog.parse_task_id(task_id)[0])
         return self.step_limit  # type: ignore[return-value]  (an int or None, checked in __init__)
 
-    # --- the simulator ---------------------------------------------------------------------------------------
+    # --- the simulator -----------------------------------------------------------------------------------
 
     def _simulator(self) -> Simulator:
         if self._sim is None:
@@ -171,27 +174,37 @@ class ScienceWorldEnv(TextEnv):
         """The process id of the JVM this env uses (``None`` before the first reset)."""
         return self._jvm.pid if self._jvm is not None else None
 
-    # --- TextEnv hooks ---------------------------------------------------------------------------------------
+    # --- TextEnv hooks -----------------------------------------------------------------------------------
 
     def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
         task_name, variation = catalog.parse_task_id(task_id)
         if "noElectricalAction" in self.simplification and any(t in task_name for t in _ELECTRICAL_TASKS):
-            raise ValueError(f"{task_id} needs electrical actions: drop 'noElectricalAction' from the simplification")
-        if self._sim is not None and self._sim.broken is not None:
-            self._drop_simulator()
+            raise ValueError(
+                f"{task_id} needs electrical actions: drop 'noElectricalAction' from the simplification"
+            )
         try:
-            sim = self._simulator()
-            sim.load(task_name, variation, self.simplification)
-            look, self._raw_score, _ = sim.step("look around")
-            heading, task = sim.task_description_block(), sim.task_description()
-        except EnvCrashed:
-            self._drop_simulator()
-            raise
+            look, heading, task = self._load(task_name, variation)
+        except EnvCrashed as e:
+            # No episode is under way yet, so nothing is lost: a JVM that died since the last episode (or
+            # dies now) gets one replacement before the crash is reported.
+            logger.warning("ScienceWorld's JVM failed at reset (%s); starting a new one", e)
+            look, heading, task = self._load(task_name, variation)
         self._history = []
         self._gold = None
         self._max_score = max(self._raw_score, 0) / 100
         self._max_steps = self.max_steps_for(task_id)
         return f"{heading}\n\n{look}", task
+
+    def _load(self, task_name: str, variation: int) -> tuple[str, str, str]:
+        """Load a variation and look around; return ``(look output, task heading block, task text)``."""
+        try:
+            sim = self._simulator()
+            sim.load(task_name, variation, self.simplification)
+            look, self._raw_score, _ = sim.step("look around")
+            return look, sim.task_description_block(), sim.task_description()
+        except EnvCrashed:
+            self._drop_simulator()
+            raise
 
     def _act(self, action: str) -> Outcome:
         if self._sim is None:
@@ -244,7 +257,7 @@ class ScienceWorldEnv(TextEnv):
         return observation, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
-        """Apply ``action`` (see :meth:`TextEnv.step`); ``truncated`` once ``info["max_steps"]`` steps are taken.
+        """Apply ``action`` (see :meth:`TextEnv.step`); truncated once ``info["max_steps"]`` steps are done.
 
         Raises:
             EnvCrashed: the JVM died or hung (it is gone; ``reset()`` starts a new one).
@@ -258,7 +271,9 @@ class ScienceWorldEnv(TextEnv):
 
         ``None`` once the episode left the gold path (an action other than the gold one was taken) or the
         path is used up. The gold path is generated, on the first call of an episode, by a second simulator in
-        the same JVM, so asking for it never disturbs the episode.
+        the same JVM, so asking for it never disturbs the episode. The simulator's gold agent is not
+        deterministic where several choices are equivalent (which living thing to carry, which door to take:
+        Java hash order), so two episodes of one variation may get different, equally valid, gold paths.
         """
         if self._task_id is None:
             raise ResetNeeded("call reset() before expert_action()")

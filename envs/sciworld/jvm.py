@@ -14,6 +14,8 @@ the JVM dies.
 from __future__ import annotations
 
 import collections
+import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -32,6 +34,25 @@ START_TIMEOUT_S = 120.0
 _GC_OPTIONS = ("-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError")
 
 
+class _NoPy4jTracebacks(logging.Filter):
+    """Strip the traceback from the records py4j logs when a connection fails (the message stays).
+
+    Such a failure reaches the env as :class:`EnvCrashed`, which says what happened. The traceback would be
+    formatted on the call's worker thread, and on CPython 3.11 formatting one there (``traceback`` parses
+    source lines with ``ast``) makes the next ``ast.parse`` on another thread fail with "AST constructor
+    recursion depth mismatch". py4j logs some of these on the root logger, some on its own.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.pathname.endswith(os.path.join("py4j", "java_gateway.py")):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_PY4J_FILTER = _NoPy4jTracebacks()
+
+
 def _jar_paths() -> tuple[str, str]:
     try:
         from py4j.java_gateway import find_jar_path
@@ -46,17 +67,20 @@ class Jvm:
 
     Args:
         heap_mb: the ``-Xmx`` heap cap in MB (``None``: Java's default, a quarter of the machine's memory).
-        start_timeout_s: how long ``java`` may take to start before it is killed and :class:`EnvCrashed` raised.
+        start_timeout_s: how long ``java`` may take to start before it is killed (:class:`EnvCrashed`).
     """
 
-    def __init__(self, heap_mb: int | None = DEFAULT_HEAP_MB, *, start_timeout_s: float = START_TIMEOUT_S) -> None:
+    def __init__(
+        self, heap_mb: int | None = DEFAULT_HEAP_MB, *, start_timeout_s: float = START_TIMEOUT_S
+    ) -> None:
         """Start ``java`` and connect to it (blocks until the gateway answers)."""
         from py4j.java_gateway import GatewayParameters, JavaGateway
 
         java = shutil.which("java")
         if java is None:
-            raise DependencyNotInstalled("java (Java 17 or newer, e.g. `apt-get install openjdk-17-jre-headless`)",
-                                         "sciworld")
+            raise DependencyNotInstalled(
+                "java (Java 17 or newer, e.g. `apt-get install openjdk-17-jre-headless`)", "sciworld"
+            )
         py4j_jar, sim_jar = _jar_paths()
         heap = [f"-Xmx{int(heap_mb)}m"] if heap_mb is not None else []
         command = [java, "-classpath", os.pathsep.join((py4j_jar, sim_jar)), *heap, *_GC_OPTIONS,
@@ -76,8 +100,13 @@ class Jvm:
             errors="replace",
         )
         port = self._read_port(start_timeout_s)
-        for stream in (self.process.stdout, self.process.stderr):
-            threading.Thread(target=self._drain, args=(stream,), daemon=True).start()
+        # Keep java's stderr (errors: an OutOfMemoryError, say) for crash messages; its stdout is the
+        # simulator's debug chatter, read only so that the pipe never fills up and blocks java.
+        threading.Thread(target=self._drain, args=(self.process.stdout, None), daemon=True).start()
+        threading.Thread(target=self._drain, args=(self.process.stderr, self._output), daemon=True).start()
+        for logger in (logging.getLogger(), logging.getLogger("py4j.java_gateway")):
+            if _PY4J_FILTER not in logger.filters:
+                logger.addFilter(_PY4J_FILTER)
         self.gateway = JavaGateway(
             gateway_parameters=GatewayParameters(port=port, auto_field=True), java_process=self.process
         )
@@ -89,7 +118,7 @@ class Jvm:
         return self.process.pid
 
     def _read_port(self, timeout_s: float) -> int:
-        assert self.process.stdout is not None  # noqa: S101  (set by Popen(stdout=PIPE))
+        assert self.process.stdout is not None
         with ThreadPoolExecutor(max_workers=1) as pool:
             line = pool.submit(self.process.stdout.readline)
             try:
@@ -103,11 +132,13 @@ class Jvm:
             self.process.wait(timeout=10)
             raise EnvCrashed(self.death_message("starting") + f"; it printed {text!r}") from None
 
-    def _drain(self, stream: IO[str] | None) -> None:
+    @staticmethod
+    def _drain(stream: IO[str] | None, keep: collections.deque[str] | None) -> None:
         if stream is None:
             return
         for line in stream:
-            self._output.append(line.rstrip("\n"))
+            if keep is not None:
+                keep.append(line.rstrip("\n")[:300])
 
     def alive(self) -> bool:
         """Whether the ``java`` process is still running."""
@@ -126,7 +157,7 @@ class Jvm:
             why = "stopped answering"
         else:
             why = f"exited with code {code}"
-        tail = "; its last output: " + " | ".join(list(self._output)[-5:]) if self._output else ""
+        tail = "; its last error output: " + " | ".join(list(self._output)[-5:]) if self._output else ""
         return f"ScienceWorld's JVM (pid {self.pid}) {why} while {during}{tail}"
 
     def kill(self, reason: str) -> None:
@@ -135,17 +166,15 @@ class Jvm:
             self._killed_reason = reason
         if self.process.poll() is None:
             self.process.kill()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
 
     def close(self) -> None:
         """Shut the gateway and the ``java`` process down (idempotent)."""
         try:
             if self.alive():
                 self.gateway.shutdown()
-        except Exception:  # noqa: S110, BLE001  (a JVM that is already gone needs no shutdown)
+        except Exception:  # noqa: S110  (a JVM that is already gone needs no shutdown)
             pass
         finally:
             if self.process.poll() is None:
@@ -157,10 +186,8 @@ class Jvm:
                     self.process.wait(timeout=5)
             for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
                 if stream is not None:
-                    try:
+                    with contextlib.suppress(OSError):
                         stream.close()
-                    except OSError:
-                        pass
 
 
 _shared: dict[int | None, Jvm] = {}

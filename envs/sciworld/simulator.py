@@ -1,4 +1,4 @@
-"""One ScienceWorld simulator inside a :class:`~agentgym.envs.sciworld.jvm.Jvm`, with a deadline on every call.
+"""One ScienceWorld simulator inside a :class:`~agentgym.envs.sciworld.jvm.Jvm`, a deadline on every call.
 
 :class:`Simulator` is the thin layer the env talks to. Unlike ``scienceworld.ScienceWorldEnv.step``, its
 :meth:`Simulator.step` does only the work a step needs (the action, the score, the completion flag: one
@@ -12,7 +12,9 @@ which its state is unknown. The env then needs a new simulator (its next ``reset
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -64,10 +66,9 @@ class Simulator:
             self.broken = f"ScienceWorld's simulator raised {first_line} while {during}; its state is unknown"
             raise EnvCrashed(self.broken + "; call reset() to start a new simulator") from e
         except Py4JError as e:
-            try:  # give a JVM that was just killed a moment to be reaped, so the message says so
+            # Give a JVM that was just killed a moment to be reaped, so that the message says so.
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.jvm.process.wait(timeout=1)
-            except Exception:  # noqa: S110, BLE001  (still running: the message says it stopped answering)
-                pass
             self.broken = self.jvm.death_message(during)
             raise EnvCrashed(self.broken + "; call reset() to start a new simulator") from e
         raise EnvCrashed(self.broken + "; call reset() to start a new simulator")
@@ -81,10 +82,17 @@ class Simulator:
             ValueError: when the simulator rejects the task name or simplification string.
         """
         message = self._call(
-            f"loading {task_name}-{variation}", self._server.load, task_name, variation, simplification, gold_path
+            f"loading {task_name}-{variation}",
+            self._server.load,
+            task_name,
+            variation,
+            simplification,
+            gold_path,
         )
         if message:
-            raise ValueError(f"ScienceWorld could not load {task_name}-{variation} ({simplification!r}): {message}")
+            raise ValueError(
+                f"ScienceWorld could not load {task_name}-{variation} ({simplification!r}): {message}"
+            )
 
     def step(self, action: str) -> tuple[str, int, bool]:
         """Apply ``action``; return ``(observation, score 0..100 or -100 when failed, completed)``."""
@@ -101,7 +109,7 @@ class Simulator:
         return self._call("reading the task description", self._server.getTaskDescription)
 
     def task_description_block(self) -> str:
-        """The task text as the stock wrapper's ``info['taskDesc']`` shows it ("Task Description:" heading)."""
+        """The task text as the stock wrapper's ``info['taskDesc']`` shows it (under "Task Description:")."""
         return self._call("reading the task description", self._server.freeActionTaskDesc)
 
     def valid_actions(self) -> list[str]:
@@ -137,8 +145,6 @@ class Simulator:
     def close(self) -> None:
         """Free the Java object (the JVM itself belongs to whoever acquired it) and the worker thread."""
         if self.broken is None and self.jvm.alive():
-            try:
+            with contextlib.suppress(EnvCrashed):
                 self._call("closing", self.jvm.gateway.detach, self._server, timeout_s=5)
-            except EnvCrashed:
-                pass
         self._worker.shutdown(wait=False)
