@@ -47,7 +47,7 @@ ENVS: tuple[EnvEntry, ...] = (
         "game24-oneshot",
         kwargs={"one_shot": True},
     ),
-    # 200: ETO's envStepLimit and above every gold path; the env itself truncates at ETO's per-task limits.
+    # 200: ETO's envStepLimit; the env itself truncates at ETO's per-task limits (info["max_steps"]).
     EnvEntry(
         "agentgym/ScienceWorld-v0",
         "agentgym.envs.sciworld.env:ScienceWorldEnv",

@@ -19,7 +19,7 @@ later failure. ``info["raw_score"]`` is the simulator's own integer.
 Step limits: ``info["max_steps"]`` is the loaded task's limit, and the env sets ``truncated`` once that many
 steps were taken (every step counts, invalid ones too), as ETO stops. By default (``step_limit="eto"``) these
 are ETO's per-task limits (10-120) for ETO's 24 tasks and ``None`` for the other 6, which only the registered
-cap (``max_episode_steps=200``, ETO's ``envStepLimit``, above every gold path) bounds. ``step_limit=None``
+cap (``max_episode_steps=200``, ETO's ``envStepLimit``) bounds. ``step_limit=None``
 turns the per-task limits off; an int sets one limit for every task (AgentGym uses 30).
 Simplifications: ``"easy"`` by default, as ETO (the suite's reference numbers); AgentGym uses none (``""``).
 
@@ -271,9 +271,8 @@ class ScienceWorldEnv(TextEnv):
 
         ``None`` once the episode left the gold path (an action other than the gold one was taken) or the
         path is used up. The gold path is generated, on the first call of an episode, by a second simulator in
-        the same JVM, so asking for it never disturbs the episode. The simulator's gold agent is not
-        deterministic where several choices are equivalent (which living thing to carry, which door to take:
-        Java hash order), so two episodes of one variation may get different, equally valid, gold paths.
+        the same JVM, so asking for it never disturbs the episode. It is the same path every time (see
+        :data:`~agentgym.envs.sciworld.jvm.JVM_OPTIONS`).
         """
         if self._task_id is None:
             raise ResetNeeded("call reset() before expert_action()")

@@ -31,7 +31,18 @@ from agentgym.error import DependencyNotInstalled, EnvCrashed
 DEFAULT_HEAP_MB = 256
 #: Seconds allowed for ``java`` to start and print its py4j port.
 START_TIMEOUT_S = 120.0
-_GC_OPTIONS = ("-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError")
+#: Options of every JVM: a lean collector; exit on a full heap (a crash the env reports) rather than go on
+#: with a broken simulator; and one identity hash code for every object (``hashCode=2``). The simulator keeps
+#: objects in hash sets, so with Java's default (per-thread random) hash codes the order in which it lists a
+#: room's contents, and the gold agent's choice among equivalent objects and routes, change from one load of
+#: a variation to the next. With one hash code, iteration follows insertion order: the same variation gives
+#: the same observations and gold path every time, in every JVM. Step time is unchanged within noise.
+JVM_OPTIONS = (
+    "-XX:+UseSerialGC",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-XX:+UnlockExperimentalVMOptions",
+    "-XX:hashCode=2",
+)
 
 
 class _NoPy4jTracebacks(logging.Filter):
@@ -83,7 +94,7 @@ class Jvm:
             )
         py4j_jar, sim_jar = _jar_paths()
         heap = [f"-Xmx{int(heap_mb)}m"] if heap_mb is not None else []
-        command = [java, "-classpath", os.pathsep.join((py4j_jar, sim_jar)), *heap, *_GC_OPTIONS,
+        command = [java, "-classpath", os.pathsep.join((py4j_jar, sim_jar)), *heap, *JVM_OPTIONS,
                    "py4j.GatewayServer", "--die-on-broken-pipe", "0"]  # fmt: skip
         self.heap_mb = heap_mb
         self.owner_pid = os.getpid()
