@@ -143,15 +143,15 @@ def main() -> None:
     )
 
     print("\nJVM resident memory, MB (after the runs above)")
-    print(f"  stock ScienceWorldEnv (Java default heap): {rss_mb(stock._gateway.java_process.pid):7.0f}")
-    print(f"  agentgym, jvm_heap_mb=256:                 {rss_mb(ours.jvm_pid):7.0f}")
+    print(f"  {'stock ScienceWorldEnv (Java default heap)':46}{rss_mb(stock._gateway.java_process.pid):7.0f}")
+    print(f"  {'agentgym, jvm_heap_mb=256':46}{rss_mb(ours.jvm_pid):7.0f}")
     stock.close()
     ours.close()
     ours_valid.close()
     longest = max(args.tasks, key=lambda t: len(paths[t]))
     separate, shared = memory(args.envs, longest, paths[longest])
-    print(f"  {args.envs} envs, {args.envs} JVMs (256 MB heap each):     {separate:7.0f}")
-    print(f"  {args.envs} envs, 1 shared JVM (256 MB heap):      {shared:7.0f}")
+    print(f"  {f'{args.envs} envs, {args.envs} JVMs (256 MB heap each), total':46}{separate:7.0f}")
+    print(f"  {f'{args.envs} envs, 1 shared JVM (256 MB heap)':46}{shared:7.0f}")
 
 
 if __name__ == "__main__":
