@@ -57,6 +57,9 @@ ETO_MAX_STEPS: dict[str, int] = {
     "identify-life-stages-1": 30,
     "identify-life-stages-2": 30,
 }
+#: The limit of the 6 tasks ETO leaves out: ETO's ``envStepLimit`` (the simulator-level cap it sets), which
+#: is also the registered ``max_episode_steps``.
+OTHER_TASKS_MAX_STEPS = 200
 #: Topic ids AgentGym's ``agentenv-sciworld`` server leaves out of its item list (grow plant/fruit, the
 #: inclined planes, Mendelian genetics).
 AGENTGYM_EXCLUDED = frozenset({"5-1", "5-2", "9-1", "9-2", "9-3", "10-1", "10-2"})
@@ -183,9 +186,9 @@ def agentgym_split() -> list[str]:
     return [tid for task in official_tasks() if task.topic_id not in AGENTGYM_EXCLUDED for tid in task.ids()]
 
 
-def max_steps_for(task_name: str) -> int | None:
-    """ETO's step limit for a task (``None`` for the 6 tasks ETO leaves out)."""
-    return ETO_MAX_STEPS.get(task_name)
+def max_steps_for(task_name: str) -> int:
+    """ETO's step limit for a task (:data:`OTHER_TASKS_MAX_STEPS` for the 6 tasks ETO leaves out)."""
+    return ETO_MAX_STEPS.get(task_name, OTHER_TASKS_MAX_STEPS)
 
 
 class Splits(Mapping[str, Sequence[str]]):

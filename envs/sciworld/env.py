@@ -18,8 +18,8 @@ later failure. ``info["raw_score"]`` is the simulator's own integer.
 
 Step limits: ``info["max_steps"]`` is the loaded task's limit, and the env sets ``truncated`` once that many
 steps were taken (every step counts, invalid ones too), as ETO stops. By default (``step_limit="eto"``) these
-are ETO's per-task limits (10-120) for ETO's 24 tasks and ``None`` for the other 6, which only the registered
-cap (``max_episode_steps=200``, ETO's ``envStepLimit``) bounds. ``step_limit=None``
+are ETO's per-task limits (10-120) for ETO's 24 tasks and 200 for the other 6 (ETO's ``envStepLimit``, also
+the registered ``max_episode_steps``). ``step_limit=None``
 turns the per-task limits off; an int sets one limit for every task (AgentGym uses 30).
 Simplifications: ``"easy"`` by default, as ETO (the suite's reference numbers); AgentGym uses none (``""``).
 

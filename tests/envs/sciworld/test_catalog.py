@@ -90,7 +90,7 @@ def test_eto_splits_without_data_say_how_to_get_them(monkeypatch, tmp_path):
 def test_step_limits(monkeypatch):
     eto = gymnasium.make("agentgym/ScienceWorld-v0").unwrapped
     assert eto.max_steps_for("find-animal-225") == 15 and eto.max_steps_for("boil-0") == 100
-    assert eto.max_steps_for("mendelian-genetics-known-plant-0") is None
+    assert eto.max_steps_for("mendelian-genetics-known-plant-0") == 200
     assert gymnasium.make("agentgym/ScienceWorld-v0", step_limit=30).unwrapped.max_steps_for("boil-0") == 30
     with pytest.raises(ValueError, match="step_limit must be 'eto', a positive int or None, got 0"):
         gymnasium.make("agentgym/ScienceWorld-v0", step_limit=0)
