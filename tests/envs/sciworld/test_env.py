@@ -189,7 +189,8 @@ def test_expert_solves_every_task(unlimited, task_id):
 def test_vector_env_over_tasks_with_and_without_an_eto_limit():
     venv = gymnasium.make_vec("agentgym/ScienceWorld-v0", num_envs=2, vectorization_mode="sync")
     observations, infos = venv.reset(seed=[0, 1])
-    assert list(infos["task_id"]) == ["inclined-plane-friction-named-surfaces-1306", "find-non-living-thing-270"]
+    expected = ["inclined-plane-friction-named-surfaces-1306", "find-non-living-thing-270"]
+    assert list(infos["task_id"]) == expected
     assert list(infos["max_steps"]) == [200, 15]
     assert all(o.startswith("Task Description:") for o in observations)
     venv.close()
