@@ -25,8 +25,11 @@ from agentgym.envs.sciworld.jvm import START_TIMEOUT_S, Jvm
 from agentgym.error import EnvCrashed
 
 T = TypeVar("T")
-#: Default deadline (seconds) for one simulator call; generating a gold path is the slowest (up to ~10 s).
+#: Default deadline (seconds) for one simulator call.
 DEFAULT_TIMEOUT_S = 60.0
+#: Deadline for a load that generates the gold path: the Mendelian genetics tasks take 10-45 s on a busy
+#: 2-core machine.
+GOLD_PATH_TIMEOUT_S = 300.0
 
 
 class Simulator:
@@ -88,6 +91,7 @@ class Simulator:
             variation,
             simplification,
             gold_path,
+            timeout_s=max(self.timeout_s, GOLD_PATH_TIMEOUT_S) if gold_path else None,
         )
         if message:
             raise ValueError(
