@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import gymnasium
-from agentgym.envs.sciworld.catalog import parse_task_id
 
 import agentgym  # noqa: F401  (registers the env ids)
+from agentgym.envs.sciworld.catalog import parse_task_id
 
 DEFAULT_TASKS = ("find-living-thing-0", "chemistry-mix-0", "use-thermometer-0", "lifespan-longest-lived-0")
 
@@ -72,9 +72,7 @@ def memory(n_envs: int, task_id: str, actions: list[str]) -> tuple[float, float]
     totals = []
     for shared in (False, True):
         envs = [
-            gymnasium.make(
-                "agentgym/ScienceWorld-v0", simplification="", step_limit=None, share_jvm=shared
-            ).unwrapped
+            gymnasium.make("agentgym/ScienceWorld-v0", simplification="", step_limit=None, share_jvm=shared).unwrapped
             for _ in range(n_envs)
         ]
         for env in envs:
@@ -97,28 +95,21 @@ def main() -> None:
 
     paths = gold_paths(args.tasks, args.simplification)
     stock = ScienceWorldEnv("", envStepLimit=10_000)
-    ours = gymnasium.make(
-        "agentgym/ScienceWorld-v0", simplification=args.simplification, step_limit=None
-    ).unwrapped
+    ours = gymnasium.make("agentgym/ScienceWorld-v0", simplification=args.simplification, step_limit=None).unwrapped
     ours_valid = gymnasium.make(
         "agentgym/ScienceWorld-v0",
         simplification=args.simplification,
         step_limit=None,
         admissible_actions=True,
     ).unwrapped
-    results: dict[str, dict[str, list[float]]] = {
-        t: {"stock": [], "ours": [], "ours+valid": []} for t in args.tasks
-    }
+    results: dict[str, dict[str, list[float]]] = {t: {"stock": [], "ours": [], "ours+valid": []} for t in args.tasks}
     for _ in range(args.rounds):
         for task_id in args.tasks:
             results[task_id]["stock"] += time_stock(stock, task_id, paths[task_id], args.simplification)
             results[task_id]["ours"] += time_ours(ours, task_id, paths[task_id])
             results[task_id]["ours+valid"] += time_ours(ours_valid, task_id, paths[task_id])
 
-    print(
-        f"ScienceWorld step time, ms (gold paths, simplification={args.simplification!r}, "
-        f"{args.rounds} rounds)"
-    )
+    print(f"ScienceWorld step time, ms (gold paths, simplification={args.simplification!r}, {args.rounds} rounds)")
     header = f"{'task':34} {'steps':>5} {'stock med':>9} {'ours med':>8} {'+valid med':>10} {'speedup':>7}"
     print(header)
     print("-" * len(header))

@@ -29,15 +29,17 @@ Change logs:
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import logging
 from typing import Any
 
+from agentgym import data
+from agentgym.core import Outcome, TextEnv
 from agentgym.envs.sciworld import catalog, jvm
 from agentgym.envs.sciworld.simulator import DEFAULT_TIMEOUT_S, Simulator
-
-from agentgym.core import Outcome, TextEnv
 from agentgym.error import DependencyNotInstalled, EnvCrashed, ResetNeeded
+from agentgym.protocol import file_sha256
 from agentgym.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
@@ -179,9 +181,7 @@ class ScienceWorldEnv(TextEnv):
     def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
         task_name, variation = catalog.parse_task_id(task_id)
         if "noElectricalAction" in self.simplification and any(t in task_name for t in _ELECTRICAL_TASKS):
-            raise ValueError(
-                f"{task_id} needs electrical actions: drop 'noElectricalAction' from the simplification"
-            )
+            raise ValueError(f"{task_id} needs electrical actions: drop 'noElectricalAction' from the simplification")
         try:
             look, heading, task = self._load(task_name, variation)
         except EnvCrashed as e:
@@ -241,6 +241,24 @@ class ScienceWorldEnv(TextEnv):
         except EnvCrashed:
             self._drop_simulator()
             raise
+
+    def protocol(self) -> dict[str, Any]:
+        """What scores depend on: the simulator (version, jar sha256), the settings, ETO's split files."""
+        from scienceworld.constants import JAR_PATH
+
+        files = {}
+        for name in catalog.ETO_SPLIT_FILES.values():
+            path = data.find(f"sciworld/eto/{name}")
+            if path is not None:
+                files[f"sciworld/eto/{name}"] = file_sha256(path)
+        return {
+            "scienceworld": importlib.metadata.version("scienceworld"),
+            "jar_sha256": file_sha256(JAR_PATH),
+            "simplification": self.simplification,
+            "step_limit": self.step_limit,
+            "jvm_options": list(jvm.JVM_OPTIONS),
+            "data_files": files,
+        }
 
     def _extra_info(self) -> dict[str, Any]:
         return {"max_steps": self._max_steps, "max_score": self._max_score, "raw_score": self._raw_score}

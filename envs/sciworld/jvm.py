@@ -81,9 +81,7 @@ class Jvm:
         start_timeout_s: how long ``java`` may take to start before it is killed (:class:`EnvCrashed`).
     """
 
-    def __init__(
-        self, heap_mb: int | None = DEFAULT_HEAP_MB, *, start_timeout_s: float = START_TIMEOUT_S
-    ) -> None:
+    def __init__(self, heap_mb: int | None = DEFAULT_HEAP_MB, *, start_timeout_s: float = START_TIMEOUT_S) -> None:
         """Start ``java`` and connect to it (blocks until the gateway answers)."""
         from py4j.java_gateway import GatewayParameters, JavaGateway
 
@@ -182,23 +180,22 @@ class Jvm:
 
     def close(self) -> None:
         """Shut the gateway and the ``java`` process down (idempotent)."""
-        try:
-            if self.alive():
+        from py4j.protocol import Py4JError
+
+        if self.alive():
+            with contextlib.suppress(Py4JError, OSError):  # it may die meanwhile: nothing left to shut
                 self.gateway.shutdown()
-        except Exception:  # noqa: S110  (a JVM that is already gone needs no shutdown)
-            pass
-        finally:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=5)
-            for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
 
 
 _shared: dict[int | None, Jvm] = {}

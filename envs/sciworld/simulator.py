@@ -21,7 +21,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 from agentgym.envs.sciworld.jvm import START_TIMEOUT_S, Jvm
-
 from agentgym.error import EnvCrashed
 
 T = TypeVar("T")
@@ -94,9 +93,7 @@ class Simulator:
             timeout_s=max(self.timeout_s, GOLD_PATH_TIMEOUT_S) if gold_path else None,
         )
         if message:
-            raise ValueError(
-                f"ScienceWorld could not load {task_name}-{variation} ({simplification!r}): {message}"
-            )
+            raise ValueError(f"ScienceWorld could not load {task_name}-{variation} ({simplification!r}): {message}")
 
     def step(self, action: str) -> tuple[str, int, bool]:
         """Apply ``action``; return ``(observation, score 0..100 or -100 when failed, completed)``."""

@@ -4,10 +4,10 @@ import json
 
 import gymnasium
 import pytest
-from agentgym.envs.sciworld import catalog
 
 import agentgym  # noqa: F401
 from agentgym import data
+from agentgym.envs.sciworld import catalog
 from agentgym.error import DataNotFound
 
 pytest.importorskip("scienceworld")
@@ -68,9 +68,7 @@ def test_eto_task_names():
         "measure-melting-point-known-substance"
     )
     assert catalog.eto_task_name("task-2a-test-conductivity") == "test-conductivity"
-    assert (
-        catalog.eto_task_name("task-9-mendellian-genetics-(known-plant)") == "mendelian-genetics-known-plant"
-    )
+    assert catalog.eto_task_name("task-9-mendellian-genetics-(known-plant)") == "mendelian-genetics-known-plant"
 
 
 def test_task_ids_round_trip(tasks):
@@ -96,6 +94,14 @@ def test_step_limits(monkeypatch):
         gymnasium.make("agentgym/ScienceWorld-v0", step_limit=0)
     with pytest.raises(ValueError, match=r"unknown simplification\(s\) \['hard'\]"):
         gymnasium.make("agentgym/ScienceWorld-v0", simplification="openDoors,hard")
+
+
+def test_protocol_names_what_scores_depend_on(shared_data):
+    protocol = gymnasium.make("agentgym/ScienceWorld-v0", step_limit=30).unwrapped.protocol()
+    assert protocol["scienceworld"] == "1.2.3" and len(protocol["jar_sha256"]) == 64
+    assert (protocol["simplification"], protocol["step_limit"]) == ("easy", 30)
+    assert "-XX:hashCode=2" in protocol["jvm_options"]
+    assert protocol["data_files"]["sciworld/eto/test_indices.json"] == data.DATASETS["sciworld"].files[2].sha256
 
 
 @pytest.mark.java

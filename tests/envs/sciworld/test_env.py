@@ -3,11 +3,11 @@
 import gymnasium
 import numpy as np
 import pytest
-from agentgym.envs.sciworld import catalog
-from agentgym.envs.sciworld.env import UNKNOWN_ACTION
 from gymnasium.utils.env_checker import check_env
 
 import agentgym  # noqa: F401
+from agentgym.envs.sciworld import catalog
+from agentgym.envs.sciworld.env import UNKNOWN_ACTION
 from agentgym.error import ResetNeeded
 
 pytestmark = pytest.mark.java
@@ -123,9 +123,7 @@ def test_same_actions_give_the_same_episode():
 
 def test_a_variation_loads_the_same_every_time(env, unlimited):
     """Room listings and gold paths that follow Java hash order are fixed (the stock simulator's vary)."""
-    observations = {
-        env.reset(options={"task_id": "mendelian-genetics-unknown-plant-379"})[0] for _ in range(6)
-    }
+    observations = {env.reset(options={"task_id": "mendelian-genetics-unknown-plant-379"})[0] for _ in range(6)}
     assert len(observations) == 1
     paths = set()
     for task_id in ("find-animal-230", "chemistry-mix-5") * 3:

@@ -6,9 +6,9 @@ import time
 
 import gymnasium
 import pytest
-from agentgym.envs.sciworld.env import UNKNOWN_ACTION
 
 import agentgym  # noqa: F401
+from agentgym.envs.sciworld.env import UNKNOWN_ACTION
 from agentgym.error import EnvCrashed
 
 pytestmark = pytest.mark.java
@@ -47,9 +47,7 @@ def test_killed_jvm_raises_then_reset_recovers():
     env.reset(options={"task_id": "find-living-thing-0"})
     pid = env.unwrapped.jvm_pid
     os.kill(pid, signal.SIGKILL)
-    with pytest.raises(
-        EnvCrashed, match=rf"JVM \(pid {pid}\) exited with code -9 while stepping 'look around'"
-    ):
+    with pytest.raises(EnvCrashed, match=rf"JVM \(pid {pid}\) exited with code -9 while stepping 'look around'"):
         env.step("look around")
     with pytest.raises(EnvCrashed, match=r"call reset\(\)"):
         env.step("look around")
@@ -75,9 +73,7 @@ def test_hung_jvm_times_out_is_killed_and_reset_recovers():
     pid = env.unwrapped.jvm_pid
     os.kill(pid, signal.SIGSTOP)
     started = time.monotonic()
-    with pytest.raises(
-        EnvCrashed, match=rf"JVM \(pid {pid}\) was killed because stepping .* took longer than 5 s"
-    ):
+    with pytest.raises(EnvCrashed, match=rf"JVM \(pid {pid}\) was killed because stepping .* took longer than 5 s"):
         env.step("look around")
     assert 5 <= time.monotonic() - started < 30
     with pytest.raises(ProcessLookupError):  # killed (and reaped), not left stopped
