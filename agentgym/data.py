@@ -41,6 +41,12 @@ class Dataset:
     unpack: Callable[[Path], None] | None = field(default=None, compare=False)
 
 
+# ETO (github.com/Yifan-Song793/ETO) at the commit its released ScienceWorld splits come from.
+_ETO_SCIWORLD = (
+    "https://raw.githubusercontent.com/Yifan-Song793/ETO/9cd80875322d255db0c9e20600b22f88450ca0d6/"
+    "eval_agent/data/sciworld/"
+)
+
 DATASETS: dict[str, Dataset] = {
     "game24": Dataset(
         name="game24",
@@ -50,6 +56,33 @@ DATASETS: dict[str, Dataset] = {
                 url="https://raw.githubusercontent.com/princeton-nlp/tree-of-thought-llm/master/src/tot/data/24/24.csv",
                 path="game24/24.csv",
                 sha256="b9f12b3e36d987a3c714c4cef17d89a137d7c59da26532fcfb93b4821d8111b5",
+            ),
+        ),
+    ),
+    "sciworld": Dataset(
+        name="sciworld",
+        description="ETO's ScienceWorld splits (train 1,483, seen 194, unseen 211) and per-task step limits; "
+        "the simulator itself ships in the scienceworld wheel.",
+        files=(
+            RemoteFile(
+                url=_ETO_SCIWORLD + "train_indices.json",
+                path="sciworld/eto/train_indices.json",
+                sha256="c79eea7858383b829269986ee83d0d9a504533e7b4b3a5bc76e5bdc1e6999cd0",
+            ),
+            RemoteFile(
+                url=_ETO_SCIWORLD + "dev_indices.json",
+                path="sciworld/eto/dev_indices.json",
+                sha256="78084ef4393d2da87b21507451821e431daa1a70ab1a486fd1a964ab2404d741",
+            ),
+            RemoteFile(
+                url=_ETO_SCIWORLD + "test_indices.json",
+                path="sciworld/eto/test_indices.json",
+                sha256="dfe4ab263824f04a49cf977b8f6d65af516ce13b8cfbef5736a97ed993da7152",
+            ),
+            RemoteFile(
+                url=_ETO_SCIWORLD + "max_steps.json",
+                path="sciworld/eto/max_steps.json",
+                sha256="035592f47fbe1309b6ed1a260b392a50d94d3163de951508a74e985d93048f73",
             ),
         ),
     ),

@@ -56,6 +56,14 @@ ENVS: tuple[EnvEntry, ...] = (
         extra="webshop",
         worker_episodes=200,
     ),
+    # 200: ETO's envStepLimit; the env itself truncates at ETO's per-task limits (info["max_steps"]).
+    EnvEntry(
+        "agentgym/ScienceWorld-v0",
+        "agentgym.envs.sciworld.env:ScienceWorldEnv",
+        200,
+        "sciworld",
+        extra="sciworld",
+    ),
 )
 
 

@@ -1,0 +1,1 @@
+"""ScienceWorld (installed as ``agentgym.envs.sciworld``): the ``scienceworld`` simulator as a TextEnv."""
