@@ -55,7 +55,7 @@ def list_envs() -> None:
             env = EnvConfig(entry.env_id).make()
             try:
                 tasks = env.unwrapped.tasks
-                splits = ", ".join(f"{name} ({len(ids)})" for name, ids in tasks.splits.items())
+                splits = ", ".join(_split_size(tasks, name) for name in tasks.splits)
             finally:
                 env.close()
             status = "[green]ready"
@@ -65,6 +65,14 @@ def list_envs() -> None:
             splits, status = "-", f"[yellow]no data: {e}"
         table.add_row(entry.env_id, entry.short_name, str(entry.max_episode_steps), splits, status)
     console().print(table)
+
+
+def _split_size(tasks: Any, name: str) -> str:
+    """``name (size)``, or ``name (no data)`` for a split whose list file is missing."""
+    try:
+        return f"{name} ({len(tasks.splits[name])})"
+    except FileNotFoundError:
+        return f"{name} (no data)"
 
 
 @app.command()

@@ -12,7 +12,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from agentgym.data import find
+from agentgym.data import data_root, find
 from agentgym.envs.webshop.store import Catalog, build_store
 from agentgym.error import DataNotFound
 
@@ -50,8 +50,9 @@ def catalog_files(catalog: str = "1k") -> tuple[Path, Path, Path | None]:
     if products is None or attributes is None:
         missing = _PRODUCTS[catalog][0] if products is None else _ATTRIBUTES[catalog][0]
         raise DataNotFound(
-            f"webshop/{missing} was not found under the data root: run `agentgym data download webshop` "
-            "(or set AGENTGYM_DATA to a folder with a webshop/ subfolder holding the official files)"
+            f"webshop/{missing} was not found under {data_root()}: copy WebShop's official data files (the "
+            "ones its setup.sh fetches: items_shuffle_1000.json, items_ins_v2_1000.json, items_human_ins.json) "
+            "into a webshop/ folder there, or set AGENTGYM_DATA to a folder that has one"
         )
     return products, attributes, _first(_HUMAN)
 
