@@ -24,11 +24,15 @@ DATA_ENV_VAR = "AGENTGYM_DATA"
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One official file: where to fetch it, where it goes under the data root, and its sha256."""
+    """One official file: where to fetch it, where it goes under the data root, and its sha256.
+
+    ``sha256=None`` only for a file whose own checksum is not published and could not be computed here; its
+    dataset's ``unpack`` step must then verify the content it installs (and raise :class:`ChecksumMismatch`).
+    """
 
     url: str
     path: str
-    sha256: str
+    sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,12 @@ class Dataset:
     description: str
     files: tuple[RemoteFile, ...]
     unpack: Callable[[Path], None] | None = field(default=None, compare=False)
+
+
+def _unpack_alfworld(root: Path) -> None:
+    from agentgym.envs.alfworld.dataset import unpack_release  # stdlib-only module: no extra needed
+
+    unpack_release(root)
 
 
 DATASETS: dict[str, Dataset] = {
@@ -52,6 +62,19 @@ DATASETS: dict[str, Dataset] = {
                 sha256="b9f12b3e36d987a3c714c4cef17d89a137d7c59da26532fcfb93b4821d8111b5",
             ),
         ),
+    ),
+    "alfworld": Dataset(
+        name="alfworld",
+        description="ALFWorld's text games (json_2.1.1 layout, game.tw-pddl files), the release that "
+        "alfworld 0.4.2's `alfworld-download` fetches; each split is checked against pinned digests.",
+        files=(
+            RemoteFile(
+                url="https://github.com/alfworld/alfworld/releases/download/0.4.0/json_2.1.2_tw-pddl.zip",
+                path="alfworld/json_2.1.2_tw-pddl.zip",
+                sha256=None,  # the zip's own sha256 is not published; unpack checks each split's game files
+            ),
+        ),
+        unpack=_unpack_alfworld,
     ),
 }
 
@@ -117,7 +140,7 @@ def download(name: str, *, force: bool = False) -> list[Path]:
     written = []
     for remote in dataset.files:
         target = root / remote.path
-        if target.exists() and not force and sha256_of(target) == remote.sha256:
+        if target.exists() and not force and remote.sha256 in (None, sha256_of(target)):
             written.append(target)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +153,7 @@ def download(name: str, *, force: bool = False) -> list[Path]:
                 tmp_path.unlink(missing_ok=True)
                 raise
         actual = sha256_of(tmp_path)
-        if actual != remote.sha256:
+        if remote.sha256 is not None and actual != remote.sha256:
             tmp_path.unlink(missing_ok=True)
             raise ChecksumMismatch(
                 f"{remote.url} has sha256 {actual}, expected {remote.sha256}; the file was not installed"

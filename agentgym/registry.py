@@ -56,6 +56,17 @@ ENVS: tuple[EnvEntry, ...] = (
         extra="webshop",
         worker_episodes=200,
     ),
+    # 50 steps: ReAct's and Reflexion's ALFWorld budget. textworld's global memo cache grows ~1 MB per
+    # distinct game loaded (envs/alfworld/README.md): recycle workers well before that matters.
+    EnvEntry(
+        "agentgym/ALFWorld-v0",
+        "agentgym.envs.alfworld.env:ALFWorldEnv",
+        50,
+        "alfworld",
+        extra="alfworld",
+        worker_episodes=1000,
+        worker_memory_mb=1024,
+    ),
 )
 
 
