@@ -31,9 +31,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from agentgym.envs.alfworld.games import GAME_FILE, SPLITS, task_id_of
-
 from agentgym.data import cache_dir, data_root
+from agentgym.envs.alfworld.games import GAME_FILE, SPLITS, task_id_of
 from agentgym.error import ChecksumMismatch, DataNotFound
 
 JSON_DIR = "json_2.1.1"

@@ -6,10 +6,9 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
+from agentgym.core import Outcome, TextEnv
 from agentgym.envs.alfworld.dataset import GameStore
 from agentgym.envs.alfworld.games import SPLITS, GameInfo
-
-from agentgym.core import Outcome, TextEnv
 from agentgym.error import DataNotFound, DependencyNotInstalled, ResetNeeded
 from agentgym.tasks import TaskSet
 

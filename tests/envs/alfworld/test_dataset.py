@@ -78,10 +78,10 @@ def test_concurrent_first_loads_unpack_once(archives, isolated_cache):
 
 
 def test_a_tampered_archive_is_refused_and_nothing_installed(archives, isolated_cache, tmp_path):
-    source = tarfile.open(archives / "valid_unseen.tar.xz", "r:xz")
     tampered = tmp_path / "bad" / "valid_unseen.tar.xz"
     tampered.parent.mkdir()
-    with tarfile.open(tampered, "w:xz") as out:
+    source_path = archives / "valid_unseen.tar.xz"
+    with tarfile.open(source_path, "r:xz") as source, tarfile.open(tampered, "w:xz") as out:
         for member in source:
             content = source.extractfile(member).read() if member.isfile() else None
             if content is not None and member.name.endswith("game.tw-pddl") and "Mug" in member.name:

@@ -6,10 +6,10 @@ from gymnasium.utils.env_checker import check_env
 
 pytest.importorskip("alfworld")
 
-import agentgym  # noqa: E402, F401
-from agentgym.core import INFO_KEYS  # noqa: E402
-from agentgym.envs.alfworld.games import TASK_TYPES, GameInfo  # noqa: E402
-from agentgym.error import ResetNeeded, TaskNotFound  # noqa: E402
+import agentgym  # noqa: F401
+from agentgym.core import INFO_KEYS
+from agentgym.envs.alfworld.games import TASK_TYPES, GameInfo
+from agentgym.error import ResetNeeded, TaskNotFound
 
 LOOK = "valid_unseen/look_at_obj_in_light-AlarmClock-None-DeskLamp-308/trial_T20190908_222917_366542"
 HOSTILE = [
