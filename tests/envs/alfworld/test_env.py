@@ -181,3 +181,32 @@ def test_admissible_actions_only_when_asked(env):
         assert plain.step("look")[4]["admissible_actions"] is None
     finally:
         plain.close()
+
+
+@pytest.mark.parametrize("index", [0, 77])
+def test_same_observations_and_commands_as_alfworlds_engine(env, index):
+    """Command by command, the env answers what textworld's PddlEnv + AlfredDemangler answer."""
+    import textworld
+    from alfworld.agents.environment.alfred_tw_env import AlfredDemangler
+    from textworld.envs.pddl import PddlEnv
+
+    task_id = env.unwrapped.tasks.split("valid_unseen")[index]
+    raw = AlfredDemangler(shuffle=False)(
+        PddlEnv(textworld.EnvInfos(won=True, admissible_commands=True, extras=["walkthrough"]))
+    )
+    raw.load(str(env.unwrapped._store.game_file(task_id)))
+    state = raw.reset()
+    obs, info = env.reset(options={"task_id": task_id})
+    assert state.feedback.startswith("-= Welcome to TextWorld, ALFRED! =-\n\n")
+    assert obs == "\n".join(state.feedback.split("\n\n")[1:])
+    assert info["admissible_actions"] == state["admissible_commands"]
+    commands = [
+        state["admissible_commands"][(5 * i + 1) % len(state["admissible_commands"])] for i in range(6)
+    ]
+    for command in ["not a command", *commands, *state["extra.walkthrough"]]:
+        state, score, done = raw.step(command)
+        obs, reward, terminated, _, info = env.step(command)
+        assert obs == state.feedback
+        assert info["admissible_actions"] == state["admissible_commands"]
+        assert (info["won"], terminated) == (state["won"], done)
+    assert info["won"]
