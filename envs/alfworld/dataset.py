@@ -211,11 +211,21 @@ def _check_digest(split: str, digest: SplitDigest, source: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def _deleted_if_bad(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (ChecksumMismatch, zipfile.BadZipFile):
+        path.unlink(missing_ok=True)
+        raise
+
+
 def unpack_release(root: Path, zip_name: str = "json_2.1.2_tw-pddl.zip") -> None:
     """Install the official release zip's game files as ``<root>/alfworld/json_2.1.1`` (``agentgym data``).
 
     Only ``game.tw-pddl`` files of the four splits are taken; each split must match :data:`SPLIT_DIGESTS`,
-    else nothing is installed.
+    else nothing is installed and the zip is deleted (its own checksum is not pinned, so a bad download
+    must not look complete to the next ``agentgym data download``).
 
     Raises:
         ChecksumMismatch: when a split's files differ from the pinned ones.
@@ -224,7 +234,7 @@ def unpack_release(root: Path, zip_name: str = "json_2.1.2_tw-pddl.zip") -> None
     staging = Path(tempfile.mkdtemp(dir=folder, prefix=f".{JSON_DIR}."))
     try:
         digests = {split: SplitDigest() for split in SPLITS}
-        with zipfile.ZipFile(folder / zip_name) as archive:
+        with _deleted_if_bad(folder / zip_name), zipfile.ZipFile(folder / zip_name) as archive:
             for name in archive.namelist():
                 relative = name.split(f"{JSON_DIR}/", 1)[-1] if f"{JSON_DIR}/" in name else ""
                 task_id = task_id_of(relative)
@@ -233,8 +243,8 @@ def unpack_release(root: Path, zip_name: str = "json_2.1.2_tw-pddl.zip") -> None
                 data = archive.read(name)
                 _write_game(staging, task_id, data)
                 digests[task_id.split("/", 1)[0]].add(relative, data)
-        for split, digest in digests.items():
-            _check_digest(split, digest, zip_name)
+            for split, digest in digests.items():
+                _check_digest(split, digest, zip_name)
         target = folder / JSON_DIR
         if target.exists():
             old = Path(tempfile.mkdtemp(dir=folder, prefix=f".{JSON_DIR}.old."))

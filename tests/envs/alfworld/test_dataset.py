@@ -17,14 +17,6 @@ from agentgym.envs.alfworld.games import SPLIT_SIZES, GameInfo
 from agentgym.error import ChecksumMismatch, DataNotFound
 
 
-@pytest.fixture
-def archives(shared_data):
-    folder = shared_data / "alfworld"
-    if not (folder / "valid_unseen.tar.xz").is_file():
-        pytest.skip("no ALFWorld archives under AGENTGYM_DATA")
-    return folder
-
-
 def test_split_sizes_and_stable_order(archives, isolated_cache):
     store = GameStore(archives)
     for split in SPLITS_WITHOUT_TRAIN_UNPACK:
@@ -134,7 +126,7 @@ def test_a_release_zip_missing_splits_is_refused(archives, isolated_cache, tmp_p
             zipped.write(store.game_file(task_id), f"json_2.1.1/{task_id}/game.tw-pddl")
     with pytest.raises(ChecksumMismatch, match="the train game files"):
         unpack_release(root)
-    assert sorted(p.name for p in (root / "alfworld").iterdir()) == ["json_2.1.2_tw-pddl.zip"]
+    assert list((root / "alfworld").iterdir()) == []  # the unverifiable zip is gone too
 
 
 def test_the_download_entry_points_at_alfworlds_release():
@@ -147,3 +139,17 @@ def test_the_download_entry_points_at_alfworlds_release():
 def test_missing_data_says_how_to_get_it(tmp_path):
     with pytest.raises(DataNotFound, match="agentgym data download alfworld"):
         GameStore(tmp_path).task_ids("valid_unseen")
+
+
+def test_download_refuses_a_release_that_is_not_the_official_one(archives, isolated_cache, release_server):
+    store = GameStore(archives)
+    with zipfile.ZipFile(release_server, "w") as zipped:
+        for task_id in store.task_ids("valid_seen"):
+            zipped.write(store.game_file(task_id), f"json_2.1.1/{task_id}/game.tw-pddl")
+    with pytest.raises(ChecksumMismatch, match="the train game files"):
+        data.download("alfworld")
+    assert list((data.data_root() / "alfworld").iterdir()) == []
+    release_server.write_bytes(b"<html>rate limited</html>")
+    with pytest.raises(zipfile.BadZipFile):
+        data.download("alfworld")
+    assert list((data.data_root() / "alfworld").iterdir()) == []

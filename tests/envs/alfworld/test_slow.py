@@ -8,7 +8,8 @@ from pathlib import Path
 import gymnasium
 import pytest
 
-from agentgym.envs.alfworld.dataset import GameStore, unpack_release
+from agentgym import data
+from agentgym.envs.alfworld.dataset import GameStore
 from agentgym.envs.alfworld.games import SPLIT_SIZES, SPLITS
 
 pytestmark = pytest.mark.slow
@@ -49,17 +50,15 @@ def test_train_split_unpacks_and_plays(env):
     assert lost == []
 
 
-def test_release_zip_installs_every_split(shared_data, tmp_path):
-    store = GameStore(shared_data / "alfworld")
-    root = tmp_path / "data"
-    (root / "alfworld").mkdir(parents=True)
-    with zipfile.ZipFile(root / "alfworld" / "json_2.1.2_tw-pddl.zip", "w", zipfile.ZIP_DEFLATED) as zipped:
+def test_download_installs_every_split_of_the_release(archives, release_server):
+    store = GameStore(archives)
+    with zipfile.ZipFile(release_server, "w", zipfile.ZIP_DEFLATED) as zipped:
         for split in SPLITS:
             for task_id in store.task_ids(split):
                 zipped.write(store.game_file(task_id), f"json_2.1.1/{task_id}/game.tw-pddl")
             zipped.writestr(f"json_2.1.1/{split}/README.txt", "not a game")
-    unpack_release(root)
-    installed = GameStore(root / "alfworld")
+    data.download("alfworld")
+    installed = GameStore(data.data_root() / "alfworld")
     for split in SPLITS:
         assert installed.task_ids(split) == store.task_ids(split)
 
