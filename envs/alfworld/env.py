@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.alfworld.dataset import GameStore
 from agentgym.envs.alfworld.games import SPLITS, GameInfo
-from agentgym.error import DataNotFound, DependencyNotInstalled, ResetNeeded
+from agentgym.error import DataNotFound, DependencyNotInstalled, EnvCrashed, ResetNeeded
 from agentgym.tasks import TaskSet
 
 if TYPE_CHECKING:
@@ -110,7 +110,10 @@ class ALFWorldEnv(TextEnv):
 
     def _act(self, action: str) -> Outcome:
         game = self._require_game()
-        feedback, won = game.step(action)
+        try:
+            feedback, won = game.step(action)
+        except Exception as e:
+            raise EnvCrashed(f"ALFWorld's engine failed on {action[:80]!r} in {self._task_id}: {e!r}") from e
         invalid = feedback == NOTHING_HAPPENS
         if self._plan and action.strip() == self._plan[0]:
             self._plan.pop(0)
