@@ -50,9 +50,7 @@ def slope(points: list[tuple[int, float]]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", default="train")
     parser.add_argument("--games", type=int, default=300)
     parser.add_argument("--every", type=int, default=25)

@@ -58,9 +58,7 @@ def timed(fn, *args) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", default="valid_unseen")
     parser.add_argument("--games", type=int, default=10)
     parser.add_argument("--extra", type=int, default=15, help="non-walkthrough commands per game")

@@ -28,9 +28,7 @@ def release_server(tmp_path, monkeypatch):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     [official] = data.DATASETS["alfworld"].files
     local = dataclasses.replace(official, url=f"http://127.0.0.1:{server.server_address[1]}/release.zip")
-    monkeypatch.setitem(
-        data.DATASETS, "alfworld", dataclasses.replace(data.DATASETS["alfworld"], files=(local,))
-    )
+    monkeypatch.setitem(data.DATASETS, "alfworld", dataclasses.replace(data.DATASETS["alfworld"], files=(local,)))
     monkeypatch.setenv("AGENTGYM_DATA", str(tmp_path / "data"))
     yield served / "release.zip"
     server.shutdown()

@@ -200,9 +200,7 @@ def test_same_observations_and_commands_as_alfworlds_engine(env, index):
     assert state.feedback.startswith("-= Welcome to TextWorld, ALFRED! =-\n\n")
     assert obs == "\n".join(state.feedback.split("\n\n")[1:])
     assert info["admissible_actions"] == state["admissible_commands"]
-    commands = [
-        state["admissible_commands"][(5 * i + 1) % len(state["admissible_commands"])] for i in range(6)
-    ]
+    commands = [state["admissible_commands"][(5 * i + 1) % len(state["admissible_commands"])] for i in range(6)]
     for command in ["not a command", *commands, *state["extra.walkthrough"]]:
         state, score, done = raw.step(command)
         obs, reward, terminated, _, info = env.step(command)
