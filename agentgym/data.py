@@ -24,11 +24,15 @@ DATA_ENV_VAR = "AGENTGYM_DATA"
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """One official file: where to fetch it, where it goes under the data root, and its sha256."""
+    """One official file: where to fetch it, where it goes under the data root, and its sha256.
+
+    ``sha256=None`` only for a file whose own checksum is not published and could not be computed here; its
+    dataset's ``unpack`` step must then verify the content it installs (and raise :class:`ChecksumMismatch`).
+    """
 
     url: str
     path: str
-    sha256: str
+    sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,13 @@ _ETO_SCIWORLD = (
     "https://raw.githubusercontent.com/Yifan-Song793/ETO/9cd80875322d255db0c9e20600b22f88450ca0d6/"
     "eval_agent/data/sciworld/"
 )
+
+
+def _unpack_alfworld(root: Path) -> None:
+    from agentgym.envs.alfworld.dataset import unpack_release  # stdlib-only module: no extra needed
+
+    unpack_release(root)
+
 
 DATASETS: dict[str, Dataset] = {
     "game24": Dataset(
@@ -85,6 +96,19 @@ DATASETS: dict[str, Dataset] = {
                 sha256="035592f47fbe1309b6ed1a260b392a50d94d3163de951508a74e985d93048f73",
             ),
         ),
+    ),
+    "alfworld": Dataset(
+        name="alfworld",
+        description="ALFWorld's text games (json_2.1.1 layout, game.tw-pddl files), the release that "
+        "alfworld 0.4.2's `alfworld-download` fetches; each split is checked against pinned digests.",
+        files=(
+            RemoteFile(
+                url="https://github.com/alfworld/alfworld/releases/download/0.4.0/json_2.1.2_tw-pddl.zip",
+                path="alfworld/json_2.1.2_tw-pddl.zip",
+                sha256=None,  # the zip's own sha256 is not published; unpack checks each split's game files
+            ),
+        ),
+        unpack=_unpack_alfworld,
     ),
 }
 
@@ -150,7 +174,7 @@ def download(name: str, *, force: bool = False) -> list[Path]:
     written = []
     for remote in dataset.files:
         target = root / remote.path
-        if target.exists() and not force and sha256_of(target) == remote.sha256:
+        if target.exists() and not force and remote.sha256 in (None, sha256_of(target)):
             written.append(target)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +187,7 @@ def download(name: str, *, force: bool = False) -> list[Path]:
                 tmp_path.unlink(missing_ok=True)
                 raise
         actual = sha256_of(tmp_path)
-        if actual != remote.sha256:
+        if remote.sha256 is not None and actual != remote.sha256:
             tmp_path.unlink(missing_ok=True)
             raise ChecksumMismatch(
                 f"{remote.url} has sha256 {actual}, expected {remote.sha256}; the file was not installed"

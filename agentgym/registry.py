@@ -64,6 +64,18 @@ ENVS: tuple[EnvEntry, ...] = (
         "sciworld",
         extra="sciworld",
     ),
+    # 50 steps: ReAct's and Reflexion's ALFWorld budget. textworld's global memo cache grows ~0.5 MB per
+    # distinct game (envs/alfworld/README.md): 500 episodes keep a worker under ~350 MB; the memory cap
+    # catches the planner's peaks.
+    EnvEntry(
+        "agentgym/ALFWorld-v0",
+        "agentgym.envs.alfworld.env:ALFWorldEnv",
+        50,
+        "alfworld",
+        extra="alfworld",
+        worker_episodes=500,
+        worker_memory_mb=1024,
+    ),
 )
 
 

@@ -1,0 +1,6 @@
+"""ALFWorld, the text version (``agentgym.envs.alfworld``; needs ``pip install 'agentgym[alfworld]'``).
+
+Modules: ``games`` (task ids, splits, task types from game paths), ``dataset`` (finding, listing,
+unpacking and verifying the game files), ``engine`` (ALFWorld's textworld game with cached set-up),
+``env`` (the gymnasium env).
+"""

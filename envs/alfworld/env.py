@@ -1,0 +1,153 @@
+"""``agentgym/ALFWorld-v0``: ALFWorld's text household tasks (alfworld 0.4.2) as a gymnasium env."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+from agentgym.core import Outcome, TextEnv
+from agentgym.envs.alfworld.dataset import GameStore
+from agentgym.envs.alfworld.games import SPLITS, GameInfo
+from agentgym.error import DataNotFound, DependencyNotInstalled, EnvCrashed, ResetNeeded
+from agentgym.tasks import TaskSet
+
+if TYPE_CHECKING:
+    from agentgym.envs.alfworld.engine import AlfredGame
+
+#: What ALFWorld answers to any command that is not admissible (textworld's ``PddlEnv.step``).
+NOTHING_HAPPENS = "Nothing happens."
+
+_TASK_RE = re.compile(r"Your task is to: (.*)")
+
+
+def paper_observation(intro: str) -> str:
+    r"""Return the first observation as ReAct, Reflexion and ETO show it to the agent.
+
+    They drop ALFWorld's first paragraph (the ``-= Welcome to TextWorld, ALFRED! =-`` banner) and join the
+    rest with single newlines: ``"You are in the middle of a room. ...\nYour task is to: ..."``.
+    """
+    return "\n".join(intro.split("\n\n")[1:])
+
+
+class ALFWorldEnv(TextEnv):
+    """ALFWorld (Shridhar et al., 2021), the text version: one episode plays one official game file.
+
+    Splits (task ids ``<split>/<task folder>/<trial>``, each split sorted by id): ``valid_unseen`` (134 games,
+    the default: ALFWorld's ``eval_out_of_distribution``, the test set of ReAct, Reflexion, ETO and CoPS),
+    ``valid_seen`` (140, ``eval_in_distribution``), ``train`` (3,553) and ``valid_train`` (200).
+
+    Observations and actions are ALFWorld's: the first observation is the room description then
+    ``Your task is to: ...`` (the banner line dropped, as the papers' agents do), every later one is the
+    game's feedback verbatim, and a command that is not admissible answers ``Nothing happens.``. Reward 1 and
+    ``terminated`` on the step that solves the task (textworld's PDDL goal check), else 0. ``info`` adds
+    ``task_type`` (one of the six) and ``invalid_action``; ``admissible_actions=True`` lists ALFWorld's
+    admissible commands (free: the game computes them on every step anyway).
+
+    ``expert_action()`` replays the game file's stored walkthrough (it wins every ``valid_seen`` and
+    ``valid_unseen`` game) while the agent follows it, and asks fast-downward for an optimal plan from the
+    current state once the agent has left it.
+
+    Args:
+        split: the split a seed-only reset draws from (default ``valid_unseen``).
+        admissible_actions: put the admissible commands in ``info["admissible_actions"]``.
+        render_mode: ``"ansi"`` returns the last observation from ``render()``.
+        data_dir: a folder with ``json_2.1.1/`` (the official layout; ALFWorld's ``$ALFWORLD_DATA`` works) or
+            ``<split>.tar.xz`` files; default ``$AGENTGYM_DATA/alfworld``.
+
+    Example:
+        >>> import gymnasium, agentgym
+        >>> env = gymnasium.make("agentgym/ALFWorld-v0")  # doctest: +SKIP
+        >>> obs, info = env.reset(options={"split": "valid_unseen", "index": 0})  # doctest: +SKIP
+
+    Change logs:
+        v0: initial version (alfworld 0.4.2, textworld 1.7.0, game files of ``json_2.1.2_tw-pddl.zip``).
+    """
+
+    env_name = "alfworld"
+
+    def __init__(
+        self,
+        *,
+        split: str | None = None,
+        admissible_actions: bool = False,
+        render_mode: str | None = None,
+        data_dir: str | os.PathLike | None = None,
+    ) -> None:
+        """Set up; the data is listed on first use and the game engine starts at the first reset."""
+        super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+        self._store = GameStore(data_dir)
+        self._game: AlfredGame | None = None
+        self._game_info: GameInfo | None = None
+        self._plan: list[str] | None = None
+
+    def _load_tasks(self) -> TaskSet:
+        splits = {}
+        for split in SPLITS:
+            try:
+                splits[split] = self._store.task_ids(split)
+            except DataNotFound:
+                continue
+        if not splits:
+            self._store.task_ids("valid_unseen")  # raises DataNotFound with the instructions
+        ids = tuple(task_id for task_ids in splits.values() for task_id in task_ids)
+        default = "valid_unseen" if "valid_unseen" in splits else next(iter(splits))
+        return TaskSet(ids=ids, splits=splits, default_split=default)
+
+    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
+        game_file = self._store.game_file(task_id)
+        if self._game is None:
+            try:
+                from agentgym.envs.alfworld.engine import AlfredGame
+            except ImportError as e:
+                raise DependencyNotInstalled("alfworld", "alfworld") from e
+            self._game = AlfredGame()
+        intro = self._game.start(game_file)
+        self._game_info = GameInfo.parse(task_id)
+        self._plan = self._game.walkthrough
+        match = _TASK_RE.search(intro)
+        return paper_observation(intro), match.group(1) if match else ""
+
+    def _act(self, action: str) -> Outcome:
+        game = self._require_game()
+        try:
+            feedback, won = game.step(action)
+        except Exception as e:
+            raise EnvCrashed(f"ALFWorld's engine failed on {action[:80]!r} in {self._task_id}: {e!r}") from e
+        invalid = feedback == NOTHING_HAPPENS
+        if self._plan and action.strip() == self._plan[0]:
+            self._plan.pop(0)
+        elif not invalid:  # the agent left the plan: the expert replans when asked
+            self._plan = None
+        # ALFWorld's reward is 1 on the step that solves the task (textworld keeps reporting won afterwards).
+        reward = float(won and not self._won)
+        score = float(won)
+        return Outcome(observation=feedback, reward=reward, done=won, won=won, score=score, invalid=invalid)
+
+    def expert_action(self) -> str | None:
+        """Return the next walkthrough command, or a fast-downward plan's first command once off it."""
+        game = self._require_game()
+        if self._won:
+            return None
+        if self._plan is None:
+            self._plan = game.replan()
+        return self._plan[0] if self._plan else None
+
+    def _admissible_actions(self) -> list[str] | None:
+        return self._game.admissible_commands if self._game is not None and self._task_id else None
+
+    def _extra_info(self) -> dict[str, Any]:
+        return {"task_type": self._game_info.task_type if self._game_info else None}
+
+    def _require_game(self) -> AlfredGame:
+        if self._game is None or self._task_id is None:
+            raise ResetNeeded("call reset() before step() or expert_action()")
+        return self._game
+
+    def close(self) -> None:
+        """Release the game engine (idempotent)."""
+        if self._game is not None:
+            self._game.close()
+            self._game = None
+        self._task_id = None
+        super().close()
