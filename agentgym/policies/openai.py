@@ -233,11 +233,13 @@ class OpenAIPolicy(Policy):
             self._client = httpx.AsyncClient(
                 headers=headers,
                 timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0)),
-                limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
+                limits=httpx.Limits(
+                    max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+                ),
             )
             self._loop = loop
             self._semaphore = asyncio.Semaphore(self.concurrency)
-        assert self._semaphore is not None  # noqa: S101  (set together with the client)
+        assert self._semaphore is not None  # set together with the client
         return self._client, self._semaphore
 
     async def _with_fresh_client(self, work: Any) -> Any:

@@ -112,7 +112,9 @@ class SGLangServerPolicy(OpenAIPolicy):
 
     name = "sglang"
 
-    def __init__(self, model: str, base_url: str, *, server: ServerProcess | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, model: str, base_url: str, *, server: ServerProcess | None = None, **kwargs: Any
+    ) -> None:
         """Attach to the server at ``base_url``."""
         kwargs.setdefault("concurrency", 256)
         super().__init__(model, base_url, **kwargs)
