@@ -122,14 +122,14 @@ class OpenAIPolicy(Policy):
         return _run_sync(self._with_fresh_client(self.agenerate(requests)))
 
     async def aembed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Return the embeddings of ``texts`` from ``{base_url}/embeddings``."""
+        """Return the embeddings of ``texts`` from ``{base_url}/embeddings`` (token vectors are averaged)."""
         if not texts:
             return []
         body = await self._post("/embeddings", {"model": self.embedding_model, "input": list(texts)})
         try:
             data = sorted(body["data"], key=lambda item: item["index"])
-            return [list(map(float, item["embedding"])) for item in data]
-        except (KeyError, TypeError) as e:
+            return [_pooled(item["embedding"]) for item in data]
+        except (KeyError, TypeError, ValueError) as e:
             raise PolicyError(f"malformed embeddings answer from {self.base_url}: {str(body)[:300]}") from e
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -250,6 +250,14 @@ class OpenAIPolicy(Policy):
             if self._client is not None and self._loop is asyncio.get_running_loop():
                 await self._client.aclose()
                 self._client = self._loop = self._semaphore = None
+
+
+def _pooled(embedding: list[Any]) -> list[float]:
+    """Return one vector: as given, or the mean of per-token vectors (llama.cpp without a pooling layer)."""
+    if embedding and isinstance(embedding[0], list):
+        width = len(embedding[0])
+        return [sum(float(token[i]) for token in embedding) / len(embedding) for i in range(width)]
+    return [float(x) for x in embedding]
 
 
 def _run_sync(coroutine: Any) -> Any:
