@@ -114,7 +114,9 @@ def main() -> None:
     load_s = time.perf_counter() - start
     policy.generate(requests(4)[:1])  # warm-up
     prompt_tokens = len(
-        policy._tokenizer.apply_chat_template(requests(1)[0].messages, add_generation_prompt=True)
+        policy._tokenizer.apply_chat_template(
+            requests(1)[0].messages, add_generation_prompt=True, return_dict=False
+        )
     )
 
     rows = []

@@ -4,7 +4,8 @@
 
 Starts ``llama_cpp.server`` with the embedded SmolLM2 GGUF, then plays Game of 24 episodes with the ``direct``
 agent through ``OpenAIPolicy`` with 1 and with 8 env workers (= episodes in flight). The baseline is the raw
-component: the same server hit with plain ``httpx`` chat requests, 1 and 8 at a time. llama.cpp's Python
+component: the same server hit with plain ``httpx`` chat requests carrying the same first observations, 1 and
+8 at a time. llama.cpp's Python
 server decodes one request at a time, so concurrency can only overlap the client's own work (env steps, HTTP)
 with generation; a batching server (SGLang, vLLM) is where concurrency multiplies throughput.
 """
@@ -16,6 +17,7 @@ import asyncio
 import time
 from typing import Any
 
+import gymnasium
 import httpx
 from rich.console import Console
 from rich.table import Table
@@ -39,17 +41,25 @@ class ShortDirectAgent(DirectAgent):
         return super().request(content, sampling=Sampling(max_tokens=MAX_TOKENS))
 
 
-async def raw_requests(url: str, model: str, count: int, concurrency: int) -> float:
+def game24_prompts(count: int) -> list[str]:
+    """The first observations of the first ``count`` Game of 24 tasks: the prompts the direct agent sends."""
+    env = gymnasium.make("agentgym/Game24-v0")
+    prompts = [env.reset(options={"index": i})[0] for i in range(count)]
+    env.close()
+    return prompts
+
+
+async def raw_requests(url: str, model: str, prompts: list[str], concurrency: int) -> float:
+    """Send each prompt once, ``concurrency`` at a time, with plain httpx; return the wall time."""
     semaphore = asyncio.Semaphore(concurrency)
-    prompt = "Use the numbers 4 4 6 8 and + - * / to make 24. Answer with one step."
 
     async with httpx.AsyncClient(timeout=300) as client:
 
-        async def one(i: int) -> Any:
+        async def one(prompt: str) -> Any:
             async with semaphore:
                 body = {
                     "model": model,
-                    "messages": [{"role": "user", "content": f"{prompt} ({i})"}],
+                    "messages": [{"role": "user", "content": prompt}],
                     "max_tokens": MAX_TOKENS,
                     "temperature": 0,
                 }
@@ -57,7 +67,7 @@ async def raw_requests(url: str, model: str, count: int, concurrency: int) -> fl
                 response.raise_for_status()
 
         start = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(count)))
+        await asyncio.gather(*(one(p) for p in prompts))
         return time.perf_counter() - start
 
 
@@ -74,9 +84,10 @@ def main() -> None:
     for column in ("workload", "in flight", "wall s", "rate", "vs 1 in flight"):
         table.add_column(column, justify="right")
     with launch_server(n_ctx=2048) as server:
-        calls = args.episodes * args.max_steps
-        asyncio.run(raw_requests(server.url, model, 2, 1))  # warm-up
-        raw = {c: asyncio.run(raw_requests(server.url, model, calls, c)) for c in (1, 8)}
+        prompts = game24_prompts(args.episodes) * args.max_steps
+        calls = len(prompts)
+        asyncio.run(raw_requests(server.url, model, prompts[:1], 1))  # warm-up
+        raw = {c: asyncio.run(raw_requests(server.url, model, prompts, c)) for c in (1, 8)}
         for c, elapsed in raw.items():
             table.add_row(
                 "raw httpx requests",
