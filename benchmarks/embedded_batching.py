@@ -81,10 +81,7 @@ def run_transformers(policy: EmbeddedPolicy, new_tokens: int, batched: bool) -> 
 
     tokenizer, model = policy._tokenizer, policy._model
     tokenizer.padding_side = "left"
-    texts = [
-        tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False)
-        for r in requests(1)
-    ]
+    texts = [tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False) for r in requests(1)]
     settings = dict(
         max_new_tokens=new_tokens,
         min_new_tokens=new_tokens,
@@ -114,9 +111,7 @@ def main() -> None:
     load_s = time.perf_counter() - start
     policy.generate(requests(4)[:1])  # warm-up
     prompt_tokens = len(
-        policy._tokenizer.apply_chat_template(
-            requests(1)[0].messages, add_generation_prompt=True, return_dict=False
-        )
+        policy._tokenizer.apply_chat_template(requests(1)[0].messages, add_generation_prompt=True, return_dict=False)
     )
 
     rows = []
@@ -129,9 +124,7 @@ def main() -> None:
         elapsed, tokens = fn()
         rows.append((label, elapsed, tokens))
 
-    table = Table(
-        title=f"SmolLM2-135M on CPU: 8 prompts of ~{prompt_tokens} tokens, {args.new_tokens} new tokens each"
-    )
+    table = Table(title=f"SmolLM2-135M on CPU: 8 prompts of ~{prompt_tokens} tokens, {args.new_tokens} new tokens each")
     for column in ("mode", "wall s", "new tokens", "tokens/s", "vs agentgym sequential"):
         table.add_column(column, justify="right")
     base = rows[0][2] / rows[0][1]

@@ -77,13 +77,14 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=8)
     parser.add_argument("--max-steps", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
+    parser.add_argument("--server-threads", type=int, default=1, help="llama.cpp threads (1: robust when busy)")
     args = parser.parse_args()
     MAX_TOKENS = args.max_tokens
     model = model_alias(embedded_gguf_path())
     table = Table(title=f"llama.cpp server (SmolLM2-135M Q4_1, CPU), {args.max_tokens} new tokens at most")
     for column in ("workload", "in flight", "wall s", "rate", "vs 1 in flight"):
         table.add_column(column, justify="right")
-    with launch_server(n_ctx=2048) as server:
+    with launch_server(n_ctx=2048, threads=args.server_threads) as server:
         prompts = game24_prompts(args.episodes) * args.max_steps
         calls = len(prompts)
         asyncio.run(raw_requests(server.url, model, prompts[:1], 1))  # warm-up

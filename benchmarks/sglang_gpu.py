@@ -98,9 +98,7 @@ def main() -> int:
 
     policy = SGLangServerPolicy.launch(args.model, extra_args=["--enable-cache-report"])
     try:
-        sequential_s, sequential_tokens = asyncio.run(
-            measure(policy, min(args.requests, 32), concurrent=False)
-        )
+        sequential_s, sequential_tokens = asyncio.run(measure(policy, min(args.requests, 32), concurrent=False))
         concurrent_s, concurrent_tokens = asyncio.run(measure(policy, args.requests, concurrent=True))
         hit_rate = cache_hit_rate(policy.server.url, policy.model, 16)
         print(f"{'mode':<28}{'requests':>10}{'wall s':>10}{'tokens/s':>12}")
@@ -108,10 +106,7 @@ def main() -> int:
             f"{'one at a time':<28}{min(args.requests, 32):>10}{sequential_s:>10.1f}"
             f"{sequential_tokens / sequential_s:>12.0f}"
         )
-        print(
-            f"{'all at once':<28}{args.requests:>10}{concurrent_s:>10.1f}"
-            f"{concurrent_tokens / concurrent_s:>12.0f}"
-        )
+        print(f"{'all at once':<28}{args.requests:>10}{concurrent_s:>10.1f}{concurrent_tokens / concurrent_s:>12.0f}")
         print(f"prefix-cache hit rate (16 chats, one {len(SYSTEM)}-character system prompt): {hit_rate:.1%}")
         if args.alfworld:
             import agentgym
