@@ -75,7 +75,7 @@ class MicroBatcher:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentgym-batch")
             try:
                 completions = await loop.run_in_executor(self._executor, self.run, requests)
-            except Exception as e:  # handed to every waiting caller
+            except Exception as e:  # noqa: BLE001  (handed to every waiting caller)
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(e)

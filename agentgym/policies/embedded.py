@@ -82,9 +82,7 @@ def convert_gguf(gguf: Path) -> Path:
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
     tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = transformers.AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
+    model = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # The weights are dequantised to fp32 by now; drop the GGUF marker so that they can be saved.
     model.hf_quantizer = None
     model.config.__dict__.pop("quantization_config", None)
@@ -398,8 +396,8 @@ class EmbeddedPolicy(Policy):
         """Return a KV cache of the rows' shared prompt prefix, repeated for each row, and its length.
 
         The prefix is the longest common token prefix, rounded down to :data:`PREFIX_BLOCK` tokens and leaving
-        each row at least one token to feed. It is served from the LRU (extended from the longest cached
-        prefix of it when needed) and stored there for later batches.
+        each row at least one token to feed. It is served from the LRU, or computed from the cached entry that
+        shares the most blocks with it (only the rest is prefilled), and stored there for later batches.
         """
         torch, transformers = _import_torch()
         shortest = min(len(row.prompt) for row in rows) - 1
@@ -418,15 +416,18 @@ class EmbeddedPolicy(Policy):
             self.stats["prefix_tokens_reused"] += length * len(rows)
         else:
             self.stats["prefix_misses"] += 1
-            known = [k for k in self._prefixes if len(k) < length and key[: len(k)] == k]
-            start = max(known, key=len) if known else ()
+            reuse, source = 0, None
+            for known, entry in self._prefixes.items():
+                shared = _common_blocks(known, key)
+                if shared > reuse:
+                    reuse, source = shared, entry
             cache = transformers.DynamicCache()
-            if start:
-                self._fill(cache, self._prefixes[start], 1)
-                self.stats["prefix_tokens_reused"] += len(start)
-            ids = torch.tensor([key[len(start) :]])
-            positions = torch.arange(len(start), length).unsqueeze(0)
-            self._forward(ids, None, positions, cache)
+            if source is not None:
+                self._fill(cache, source, 1, reuse)
+                self.stats["prefix_tokens_reused"] += reuse
+            if reuse < length:
+                positions = torch.arange(reuse, length).unsqueeze(0)
+                self._forward(torch.tensor([key[reuse:]]), None, positions, cache)
             base = self._prefixes[key] = cache
             while len(self._prefixes) > 4:
                 self._prefixes.popitem(last=False)
@@ -435,7 +436,17 @@ class EmbeddedPolicy(Policy):
         return cache, length
 
     @staticmethod
-    def _fill(cache: Any, source: Any, repeats: int) -> None:
-        """Write ``source``'s keys and values into the empty ``cache``, repeated ``repeats`` times per row."""
+    def _fill(cache: Any, source: Any, repeats: int, length: int | None = None) -> None:
+        """Write ``source``'s first ``length`` positions into the empty ``cache``, ``repeats`` rows of them."""
         for index, layer in enumerate(source.layers):
-            cache.update(layer.keys.repeat(repeats, 1, 1, 1), layer.values.repeat(repeats, 1, 1, 1), index)
+            keys, values = layer.keys[:, :, :length], layer.values[:, :, :length]
+            cache.update(keys.repeat(repeats, 1, 1, 1), values.repeat(repeats, 1, 1, 1), index)
+
+
+def _common_blocks(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """Return the length of the common prefix of ``a`` and ``b``, rounded down to whole prefix blocks."""
+    limit = min(len(a), len(b))
+    common = 0
+    while common < limit and a[common] == b[common]:
+        common += 1
+    return common // PREFIX_BLOCK * PREFIX_BLOCK

@@ -93,8 +93,7 @@ class OpenAIPolicy(Policy):
             raise ValueError("an OpenAI-compatible policy needs a model name (openai:MODEL@URL)")
         if concurrency < 1 or max_retries < 0 or timeout_s <= 0:
             raise ValueError(
-                f"need concurrency >= 1, max_retries >= 0, timeout_s > 0; got {concurrency}, {max_retries}, "
-                f"{timeout_s}"
+                f"need concurrency >= 1, max_retries >= 0, timeout_s > 0; got {concurrency}, {max_retries}, {timeout_s}"
             )
         _import_httpx()
         self.model = model
@@ -233,9 +232,7 @@ class OpenAIPolicy(Policy):
             self._client = httpx.AsyncClient(
                 headers=headers,
                 timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0)),
-                limits=httpx.Limits(
-                    max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-                ),
+                limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
             )
             self._loop = loop
             self._semaphore = asyncio.Semaphore(self.concurrency)

@@ -112,8 +112,7 @@ class ServerProcess:
                 return
             time.sleep(0.25)
         raise PolicyError(
-            f"server not healthy at {self.url}{self.health_path} after {self.startup_timeout_s:.0f}s\n"
-            f"{self.log_tail()}"
+            f"server not healthy at {self.url}{self.health_path} after {self.startup_timeout_s:.0f}s\n{self.log_tail()}"
         )
 
     @property

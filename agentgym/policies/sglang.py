@@ -112,9 +112,7 @@ class SGLangServerPolicy(OpenAIPolicy):
 
     name = "sglang"
 
-    def __init__(
-        self, model: str, base_url: str, *, server: ServerProcess | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, model: str, base_url: str, *, server: ServerProcess | None = None, **kwargs: Any) -> None:
         """Attach to the server at ``base_url``."""
         kwargs.setdefault("concurrency", 256)
         super().__init__(model, base_url, **kwargs)
@@ -203,9 +201,7 @@ class SGLangEnginePolicy(Policy):
         start = time.perf_counter()
         prompts, params, owners = [], [], []
         for index, request in enumerate(requests):
-            prompt = self._tokenizer.apply_chat_template(
-                request.messages, tokenize=False, add_generation_prompt=True
-            )
+            prompt = self._tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
             for copy in range(request.sampling.n):
                 prompts.append(prompt)
                 params.append(self._params(request, copy))

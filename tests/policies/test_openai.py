@@ -53,8 +53,7 @@ def test_stop_strings_and_seeded_determinism(llama_server, llama_model):
     assert full.text.startswith(cut.text)
     assert cut.stop_reason == "stop"
     sampled = [
-        policy.generate([chat("Tell me a story.", max_tokens=12, temperature=1.0, seed=5)])[0].text
-        for _ in range(2)
+        policy.generate([chat("Tell me a story.", max_tokens=12, temperature=1.0, seed=5)])[0].text for _ in range(2)
     ]
     assert sampled[0] == sampled[1]
 
@@ -69,9 +68,7 @@ def test_embeddings(llama_model):
     assert len({len(v) for v in vectors}) == 1 and len(vectors[0]) > 100
 
     def cosine(a, b):
-        return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(
-            sum(x * x for x in a) * sum(y * y for y in b)
-        )
+        return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
     assert cosine(vectors[0], vectors[1]) > cosine(vectors[0], vectors[2])
 
@@ -155,9 +152,7 @@ def test_server_killed_and_restarted_is_recovered(llama_model):
         server.stop()
         assert not server.alive
         with pytest.raises(PolicyError, match="failed after 1 tries"):
-            OpenAIPolicy(llama_model, server.base_url, max_retries=0).generate(
-                [chat("Say hi.", max_tokens=3)]
-            )
+            OpenAIPolicy(llama_model, server.base_url, max_retries=0).generate([chat("Say hi.", max_tokens=3)])
 
         def restart():
             time.sleep(1.0)
@@ -165,9 +160,7 @@ def test_server_killed_and_restarted_is_recovered(llama_model):
 
         thread = threading.Thread(target=restart)
         thread.start()
-        [completion] = policy.generate(
-            [chat("Say hi.", max_tokens=3)]
-        )  # retried until the new server answers
+        [completion] = policy.generate([chat("Say hi.", max_tokens=3)])  # retried until the new server answers
         thread.join()
         assert completion.text
     finally:

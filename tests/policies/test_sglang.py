@@ -35,9 +35,7 @@ def test_missing_sglang_names_the_extra():
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(
-    not HAS_SGLANG or not os.environ.get("AGENTGYM_SGLANG_MODEL"), reason="needs sglang and a model"
-)
+@pytest.mark.skipif(not HAS_SGLANG or not os.environ.get("AGENTGYM_SGLANG_MODEL"), reason="needs sglang and a model")
 def test_server_and_engine_generate_with_choices():
     from agentgym.policies.sglang import SGLangEnginePolicy, SGLangServerPolicy
 
