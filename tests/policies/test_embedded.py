@@ -85,16 +85,20 @@ def test_concurrent_calls_are_batched_and_match_sequential_answers(embedded):
 
 def test_shared_prefix_cache_is_reused_and_exact(embedded):
     long_system = {"role": "system", "content": "You play a text game. Reply with one action. " * 8}
-    request = Request([long_system, {"role": "user", "content": "You see a key."}], Sampling(max_tokens=8))
-    hits = embedded.stats["prefix_hits"]
-    cached = [embedded.generate([request])[0].text for _ in range(2)]
-    assert embedded.stats["prefix_hits"] > hits
+    requests = [
+        Request([long_system, {"role": "user", "content": observation}], Sampling(max_tokens=8))
+        for observation in ("You see a key.", "You see a locked door.")
+    ]
+    hits, reused = embedded.stats["prefix_hits"], embedded.stats["prefix_tokens_reused"]
+    cached = [embedded.generate([request])[0].text for request in requests + requests[:1]]
+    assert embedded.stats["prefix_hits"] > hits  # the same prompt again
+    assert embedded.stats["prefix_tokens_reused"] - reused >= 64  # the other prompt shares the system prompt
     embedded.prefix_cache = False
     try:
-        uncached = embedded.generate([request])[0].text
+        uncached = [embedded.generate([request])[0].text for request in requests + requests[:1]]
     finally:
         embedded.prefix_cache = True
-    assert cached == [uncached, uncached]
+    assert cached == uncached
 
 
 def test_bad_requests_raise_policy_error(embedded):
