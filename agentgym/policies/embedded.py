@@ -380,13 +380,14 @@ class EmbeddedPolicy(Policy):
             row.text, row.reason = self._tokenizer.decode(row.tokens, skip_special_tokens=True), "stop"
             return True
         row.tokens.append(token)
-        text = self._tokenizer.decode(row.tokens, skip_special_tokens=True)
-        cuts = [text.find(stop) for stop in sampling.stop if stop and stop in text]
-        if cuts:
-            row.text, row.reason = text[: min(cuts)], "stop"
-            return True
+        if sampling.stop:  # decoding every step is needed only to look for stop strings
+            text = self._tokenizer.decode(row.tokens, skip_special_tokens=True)
+            cuts = [text.find(stop) for stop in sampling.stop if stop and stop in text]
+            if cuts:
+                row.text, row.reason = text[: min(cuts)], "stop"
+                return True
         if len(row.tokens) >= row.max_tokens:
-            row.text, row.reason = text, "length"
+            row.text, row.reason = self._tokenizer.decode(row.tokens, skip_special_tokens=True), "length"
             return True
         return False
 
