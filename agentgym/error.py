@@ -10,8 +10,9 @@ class Error(Exception):
 class DependencyNotInstalled(Error, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
 
-    def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"{package} is not installed: run `pip install 'agentgym[{extra}]'`")
+    def __init__(self, package: str, extra: str, *, command: str | None = None) -> None:
+        """Name the package and the extra (or the exact install ``command``, when an extra cannot do it)."""
+        super().__init__(f"{package} is not installed: run `{command or f"pip install 'agentgym[{extra}]'"}`")
         self.package = package
         self.extra = extra
 

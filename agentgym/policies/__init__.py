@@ -1,6 +1,15 @@
 """Policies: the LLM (or script) behind an agent, behind one batch-first interface.
 
-``make_policy("expert")``, ``make_policy("random")``; LLM backends register here as they are added.
+``make_policy(spec)`` builds one from its ``--policy`` spelling:
+
+- ``embedded`` (the default): SmolLM2-135M-Instruct on CPU, shipped in a PyPI package (extra ``[embedded]``);
+  ``embedded:FILE.gguf`` or ``embedded:FOLDER`` for another small model.
+- ``openai:MODEL@URL``: any OpenAI-compatible server (vLLM, SGLang, llama.cpp, hosted APIs; key from
+  ``OPENAI_API_KEY``); ``openai:MODEL`` uses ``OPENAI_BASE_URL`` or OpenAI's API.
+- ``sglang:PATH``: an in-process SGLang engine; ``sglang:MODEL@URL``: a running SGLang server or router.
+- ``expert``, ``random``: scripted policies.
+
+Backends import their heavy dependencies (torch, httpx, sglang) only when built.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from agentgym.policies.base import Completion, Message, Policy, Request, Samplin
 from agentgym.policies.scripted import ExpertPolicy, RandomPolicy
 
 __all__ = [
+    "DEFAULT_POLICY",
     "Completion",
     "ExpertPolicy",
     "Message",
@@ -18,19 +28,86 @@ __all__ = [
     "RandomPolicy",
     "Request",
     "Sampling",
+    "launch_policy_server",
     "make_policy",
 ]
 
+#: The policy used when none is named: the embedded CPU model (SGLang needs a GPU and a model path).
+DEFAULT_POLICY = "embedded"
 
-def make_policy(spec: str, **kwargs: Any) -> Policy:
-    """Build a policy from its CLI spelling (``"expert"``, ``"random"``).
+_KNOWN = "embedded, embedded:PATH, openai:MODEL@URL, sglang:PATH, sglang:MODEL@URL, expert, random"
+
+
+def _split_url(argument: str) -> tuple[str, str | None]:
+    """Split ``MODEL@URL`` (only an ``@`` followed by an http(s) URL separates them)."""
+    model, at, url = argument.rpartition("@")
+    if at and url.startswith(("http://", "https://")):
+        return model, url
+    return argument, None
+
+
+def make_policy(spec: str | None = None, **kwargs: Any) -> Policy:
+    """Build a policy from its CLI spelling (see the module docstring); ``None`` means :data:`DEFAULT_POLICY`.
+
+    Args:
+        spec: the ``--policy`` value.
+        **kwargs: backend settings passed to the policy's constructor.
 
     Raises:
-        ValueError: for an unknown backend, listing the known ones.
+        ValueError: for an unknown backend or a missing model, listing the known spellings.
+        DependencyNotInstalled: when the backend's extra is not installed.
     """
-    backend, _, _argument = spec.partition(":")
+    backend, _, argument = (spec or DEFAULT_POLICY).partition(":")
     if backend == "expert":
         return ExpertPolicy()
     if backend == "random":
         return RandomPolicy(**kwargs)
-    raise ValueError(f"unknown policy {spec!r}; known: expert, random")
+    if backend == "embedded":
+        from agentgym.policies.embedded import EmbeddedPolicy
+
+        return EmbeddedPolicy(argument or None, **kwargs)
+    if backend == "openai":
+        from agentgym.policies.openai import OpenAIPolicy
+
+        model, url = _split_url(argument)
+        if not model:
+            raise ValueError(f"policy {spec!r} names no model; expected openai:MODEL@URL")
+        return OpenAIPolicy(model, url, **kwargs)
+    if backend == "sglang":
+        from agentgym.policies.sglang import SGLangEnginePolicy, SGLangServerPolicy
+
+        model, url = _split_url(argument)
+        if not model:
+            raise ValueError(f"policy {spec!r} names no model; expected sglang:PATH or sglang:MODEL@URL")
+        return SGLangServerPolicy(model, url, **kwargs) if url else SGLangEnginePolicy(model, **kwargs)
+    raise ValueError(f"unknown policy {spec!r}; known: {_KNOWN}")
+
+
+def launch_policy_server(
+    backend: str, model: str | None = None, port: int | None = None, host: str = "127.0.0.1", **kwargs: Any
+) -> Any:
+    """Start a model server for ``agentgym serve policy`` and return it once healthy.
+
+    Args:
+        backend: ``"sglang"`` (GPU; ``model`` is a local model folder) or ``"llamacpp"`` (CPU; ``model`` is a
+            GGUF file, default the embedded SmolLM2).
+        model: what to serve.
+        port: TCP port (default: a free one).
+        host: interface to listen on.
+        **kwargs: the backend's ``launch_server`` options (``dp_size``, ``router``, ``n_ctx``, ...).
+
+    Returns:
+        A :class:`~agentgym.policies.server.ServerProcess` (``.url``, ``.base_url``, ``.wait()``,
+        ``.stop()``).
+    """
+    if backend == "sglang":
+        from agentgym.policies import sglang
+
+        if not model:
+            raise ValueError("serving with sglang needs --model PATH (a local model folder)")
+        return sglang.launch_server(model, port, host, **kwargs)
+    if backend == "llamacpp":
+        from agentgym.policies import llamacpp
+
+        return llamacpp.launch_server(model, port, host, **kwargs)
+    raise ValueError(f"unknown server backend {backend!r}; known: sglang, llamacpp")

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from agentgym.error import PolicyError
+
 #: A chat message, ``{"role": "system" | "user" | "assistant", "content": "..."}``.
 Message = dict[str, str]
 
@@ -113,6 +115,18 @@ class Policy(ABC):
     async def agenerate(self, requests: Sequence[Request]) -> list[Completion]:
         """Async :meth:`generate`; the default runs it in a worker thread."""
         return await asyncio.to_thread(self.generate, requests)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Return one embedding vector per text (CoPS retrieves memories with them).
+
+        Raises:
+            PolicyError: if the backend has no embeddings (the default).
+        """
+        raise PolicyError(f"the {self.name!r} policy backend does not provide embeddings")
+
+    async def aembed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Async :meth:`embed`; the default runs it in a worker thread."""
+        return await asyncio.to_thread(self.embed, texts)
 
     def chat(self, messages: list[Message], **sampling: Any) -> str:
         """Convenience: complete one chat and return the text."""
