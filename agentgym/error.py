@@ -12,7 +12,8 @@ class DependencyNotInstalled(Error, ImportError):
 
     def __init__(self, package: str, extra: str, *, command: str | None = None) -> None:
         """Name the package and the extra (or the exact install ``command``, when an extra cannot do it)."""
-        super().__init__(f"{package} is not installed: run `{command or f"pip install 'agentgym[{extra}]'"}`")
+        command = command or f"pip install 'agentgym[{extra}]'"
+        super().__init__(f"{package} is not installed: run `{command}`")
         self.package = package
         self.extra = extra
 
