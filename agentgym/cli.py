@@ -17,6 +17,8 @@ from agentgym.error import Error
 app = typer.Typer(help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Benchmark data: where it is looked for, and downloads.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+serve_app = typer.Typer(help="Serve the WebShop site or a model server.", no_args_is_help=True)
+app.add_typer(serve_app, name="serve")
 
 
 def console() -> Console:
@@ -84,7 +86,13 @@ def run(
         str | None, typer.Option(help="A paper's setting (split, step cap, trials, agent); see `agentgym presets`.")
     ] = None,
     agent: Annotated[str | None, typer.Option(help="Agent name or module:Class [default: expert].")] = None,
-    policy: Annotated[str, typer.Option(help="Policy: expert, random, ...")] = "expert",
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help="Policy: embedded, openai:MODEL@URL, sglang:PATH, sglang:MODEL@URL, expert, random "
+            "[default: expert for the expert agent, else embedded].",
+        ),
+    ] = None,
     split: Annotated[str | None, typer.Option(help="Split to play (default: the env's test split).")] = None,
     task_id: Annotated[list[str] | None, typer.Option(help="Play this task (repeatable) instead of a split.")] = None,
     limit: Annotated[int | None, typer.Option(help="Play only the first N tasks.")] = None,
@@ -119,6 +127,10 @@ def run(
     settings["agent_kwargs"] = {**settings["agent_kwargs"], **parse_settings(agent_arg)}
     settings["env_kwargs"] = {**settings["env_kwargs"], **parse_settings(env_arg)}
     settings.setdefault("agent", "expert")
+    if policy is None:
+        from agentgym.policies import DEFAULT_POLICY
+
+        policy = "expert" if settings["agent"] == "expert" else DEFAULT_POLICY
     name = env or settings.pop("env_id", None)
     settings.pop("env_id", None)
     if name is None:
@@ -212,6 +224,58 @@ def report(
             console().print(f"plot: {reporting.plot_success_by_trial(loaded, png)}")
         except ImportError as e:
             console().print(f"[yellow]no plot: {e} (pip install 'agentgym[report]')")
+
+
+@serve_app.command("webshop")
+def serve_webshop(
+    host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 only on a trusted network).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 3000,
+    catalog: Annotated[str, typer.Option(help="Product catalog: 1k or full.")] = "1k",
+    goals: Annotated[str, typer.Option(help="Goals: synthetic or human.")] = "synthetic",
+) -> None:
+    """Serve the WebShop site (the original's pages) until Ctrl-C; /<session id> starts a goal."""
+    from agentgym.envs.webshop.site import serve
+
+    typer.echo(f"WebShop on http://{host}:{port}/ ({catalog} catalog, {goals} goals); Ctrl-C stops it")
+    try:
+        serve(host, port, catalog=catalog, goals=goals)
+    except (Error, OSError, ValueError) as e:
+        console().print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from e
+
+
+@serve_app.command("policy")
+def serve_policy(
+    backend: Annotated[str, typer.Option(help="sglang (GPU) or llamacpp (CPU).")] = "llamacpp",
+    model: Annotated[str | None, typer.Option(help="Model folder (sglang) or GGUF file (llamacpp).")] = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="TCP port (default: a free one).")] = None,
+    dp_size: Annotated[int, typer.Option(help="SGLang data-parallel replicas (with --router).")] = 1,
+    router: Annotated[bool, typer.Option(help="Put sglang-router in front of the replicas.")] = False,
+) -> None:
+    """Start a model server, wait until it is healthy, print the --policy to use, serve until Ctrl-C."""
+    from agentgym.policies import launch_policy_server
+
+    options: dict[str, Any] = {"dp_size": dp_size, "router": router} if backend == "sglang" else {}
+    try:
+        server = launch_policy_server(backend, model, port, host, **options)
+    except (Error, OSError, ValueError) as e:
+        console().print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from e
+    if backend == "llamacpp":
+        from agentgym.policies.embedded import embedded_gguf_path
+        from agentgym.policies.llamacpp import model_alias
+
+        name = model_alias(model or embedded_gguf_path())
+    else:
+        name = model
+    typer.echo(f"serving at {server.base_url}; use --policy openai:{name}@{server.base_url}")
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
 
 
 @data_app.command("path")

@@ -80,7 +80,7 @@ PRESETS: dict[str, Preset] = {
             "reflexion",
             max_steps=49,
             trials=11,
-            agent_kwargs={"shots": 2, "rewrites": ["alfworld-in-on"]},
+            agent_kwargs={"shots": 2, "rewrites": ["alfworld-put-as-move"]},
             published=(
                 Published(
                     "ReAct + Reflexion",
@@ -103,7 +103,7 @@ PRESETS: dict[str, Preset] = {
             "react",
             max_steps=49,
             trials=7,
-            agent_kwargs={"shots": 2, "rewrites": ["alfworld-in-on"]},
+            agent_kwargs={"shots": 2, "rewrites": ["alfworld-put-as-move"]},
             published=(
                 Published("ReAct only", "text-davinci-003", "success_rate", 84 / 134, _REFLEXION_LOG, trial=0),
                 Published("ReAct only", "text-davinci-003", "success_rate", 101 / 134, _REFLEXION_LOG, trial=6),

@@ -25,7 +25,7 @@ INSTRUCTIONS: dict[str, str] = {
     ),
     "alfworld": (
         "You are in a household and must complete the task you are given. Available actions: go to <place>, "
-        "open <receptacle>, close <receptacle>, take <object> from <receptacle>, put <object> in/on <receptacle>, "
+        "open <receptacle>, close <receptacle>, take <object> from <receptacle>, move <object> to <receptacle>, "
         "use <lamp>, heat <object> with <microwave>, cool <object> with <fridge>, clean <object> with <sink>, "
         "examine <thing>, inventory, look. Use the exact names of objects and places from the observations "
         "(for example 'mug 1'). 'Nothing happens.' means the action was not possible."

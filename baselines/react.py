@@ -22,8 +22,10 @@ from agentgym.wrappers.truncate import truncate_text
 
 #: Named action rewrites that papers apply to the model's action; each run records which were on.
 ACTION_REWRITES: dict[str, Callable[[str], str]] = {
-    # Reflexion and CoPS on ALFWorld: the game's command is "put X in/on Y"; models write "in" or "on".
+    # Reflexion and CoPS on ALFWorld's 2.1.1 games: the command is "put X in/on Y"; models write "in" or "on".
     "alfworld-in-on": lambda a: re.sub(r"^(put .+?) (?:in|on) (?!/)(.+)$", r"\1 in/on \2", a),
+    # The games alfworld 0.4 plays (2.1.2) say "move X to Y": the papers' prompts still teach "put X in/on Y".
+    "alfworld-put-as-move": lambda a: re.sub(r"^put (.+?) (?:in/on|in|on) (.+)$", r"move \1 to \2", a),
     # CoPS: a leading '>' (the transcript's action marker) is dropped.
     "strip-prompt-marker": lambda a: a.lstrip("> ").strip(),
 }

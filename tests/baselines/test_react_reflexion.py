@@ -66,6 +66,9 @@ def test_resample_repeats_and_rewrites():
     assert [r.sampling.temperature for r in policy.requests[1:]] == pytest.approx([0.0, 0.1, 0.2])
     assert ACTION_REWRITES["alfworld-in-on"]("put mug 1 in coffeemachine 1") == "put mug 1 in/on coffeemachine 1"
     assert ACTION_REWRITES["alfworld-in-on"]("put mug 1 in/on desk 1") == "put mug 1 in/on desk 1"
+    assert ACTION_REWRITES["alfworld-put-as-move"]("put mug 1 in/on desk 1") == "move mug 1 to desk 1"
+    assert ACTION_REWRITES["alfworld-put-as-move"]("put mug 1 on desk 1") == "move mug 1 to desk 1"
+    assert ACTION_REWRITES["alfworld-put-as-move"]("go to desk 1") == "go to desk 1"
     with pytest.raises(ValueError, match="unknown rewrites"):
         ReActAgent(policy, rewrites=["nope"])
 
