@@ -288,10 +288,14 @@ def data_path() -> None:
 def data_download(
     name: Annotated[str, typer.Argument(help=f"Dataset: {', '.join(sorted(data.DATASETS))}.")],
     force: Annotated[bool, typer.Option(help="Fetch again even if present and valid.")] = False,
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="Install files you fetched by hand (a file, or a folder holding them)."),
+    ] = None,
 ) -> None:
-    """Fetch a benchmark's official data files and verify their sha256."""
+    """Fetch a benchmark's official data files (or install ones fetched by hand) and verify their sha256."""
     try:
-        paths = data.download(name, force=force)
+        paths = data.download(name, force=force, source=source)
     except KeyError as e:
         raise typer.BadParameter(str(e.args[0]), param_hint="NAME") from e
     except (Error, OSError) as e:

@@ -12,10 +12,12 @@ import hashlib
 import os
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agentgym.error import ChecksumMismatch, DataNotFound
 
@@ -156,16 +158,24 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download(name: str, *, force: bool = False) -> list[Path]:
+def download(name: str, *, force: bool = False, source: str | Path | None = None) -> list[Path]:
     """Fetch dataset ``name`` into :func:`data_root`, verifying every file's sha256.
 
     Files already present with the right checksum are kept unless ``force``. A file is written to a
     temporary name and moved into place only once its checksum matches, so an interrupted or corrupted
     download never leaves a file that looks valid.
 
+    Args:
+        name: the dataset.
+        force: fetch again files that are present and valid.
+        source: a file or folder holding files the user fetched by hand (when the official host cannot be
+            reached): they are verified and installed the same way, and nothing is downloaded.
+
     Raises:
         KeyError: for an unknown dataset name.
-        ChecksumMismatch: when a fetched file's sha256 differs from the pinned one.
+        ChecksumMismatch: when a file's sha256 differs from the pinned one.
+        DataNotFound: when ``source`` lacks a file, or the official host cannot be reached (the message says
+            which file to fetch by hand, its checksum, and the ``--from`` command that installs it).
     """
     if name not in DATASETS:
         raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
@@ -174,26 +184,45 @@ def download(name: str, *, force: bool = False) -> list[Path]:
     written = []
     for remote in dataset.files:
         target = root / remote.path
-        if target.exists() and not force and remote.sha256 in (None, sha256_of(target)):
+        if source is None and target.exists() and not force and remote.sha256 in (None, sha256_of(target)):
             written.append(target)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
             tmp_path = Path(tmp.name)
             try:
-                with urllib.request.urlopen(remote.url, timeout=60) as response:  # noqa: S310  (pinned URLs)
-                    shutil.copyfileobj(response, tmp)
+                _fetch(name, remote, tmp, None if source is None else Path(source))
             except BaseException:
                 tmp_path.unlink(missing_ok=True)
                 raise
         actual = sha256_of(tmp_path)
         if remote.sha256 is not None and actual != remote.sha256:
             tmp_path.unlink(missing_ok=True)
-            raise ChecksumMismatch(
-                f"{remote.url} has sha256 {actual}, expected {remote.sha256}; the file was not installed"
-            )
+            origin = remote.url if source is None else f"{Path(remote.path).name} in {source}"
+            raise ChecksumMismatch(f"{origin} has sha256 {actual}, expected {remote.sha256}; it was not installed")
         tmp_path.replace(target)
         written.append(target)
     if dataset.unpack is not None:
         dataset.unpack(root)
     return written
+
+
+def _fetch(name: str, remote: RemoteFile, out: Any, source: Path | None) -> None:
+    """Copy ``remote``'s content into ``out``: from the user's ``source`` when given, else from its URL."""
+    filename = Path(remote.path).name
+    checksum = f"sha256 {remote.sha256}" if remote.sha256 else "its content is checked after download"
+    if source is not None:
+        local = source if source.is_file() else next((p for p in source.rglob(filename) if p.is_file()), None)
+        if local is None or (source.is_file() and len(DATASETS[name].files) > 1 and local.name != filename):
+            raise DataNotFound(f"{filename} is not in {source}; fetch it from {remote.url} ({checksum})")
+        with local.open("rb") as f:
+            shutil.copyfileobj(f, out)
+        return
+    try:
+        with urllib.request.urlopen(remote.url, timeout=60) as response:  # noqa: S310  (pinned URLs)
+            shutil.copyfileobj(response, out)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+        raise DataNotFound(
+            f"could not fetch {remote.url} ({e}). Fetch that file by hand ({checksum}) and install it with "
+            f"`agentgym data download {name} --from PATH` (PATH: the file, or a folder holding {filename})"
+        ) from e

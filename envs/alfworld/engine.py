@@ -115,8 +115,20 @@ class _TranslatedState(PddlState):
         return super().replan(infos)
 
 
+#: fast-downward library copies released by closed engines, for new engines of this process to reuse.
+#: ``PddlEnv`` dlopens a fresh copy of the library per instance; a process that makes many envs one after the
+#: other (tests, few-shot demonstrations, in-process runs) would exhaust glibc's static TLS space and crash
+#: with a segmentation fault in ``dlopen``. At most one copy per engine alive at once is ever loaded.
+_RELEASED_LIBRARIES: list[Any] = []
+
+
 class _CachedPddlEnv(PddlEnv):
     """textworld's ``PddlEnv`` whose ``load`` and ``reset`` build states from cached translations."""
+
+    def __init__(self, infos: textworld.EnvInfos) -> None:
+        """Set up as ``PddlEnv`` does, reusing a released library copy when there is one."""
+        textworld.Environment.__init__(self, infos)
+        self.downward_lib = _RELEASED_LIBRARIES.pop() if _RELEASED_LIBRARIES else fast_downward.load_lib()
 
     def load(self, filename: str) -> None:
         """Load a ``game.tw-pddl`` file (as ``PddlEnv.load`` does)."""
@@ -164,10 +176,11 @@ class _CachedPddlEnv(PddlEnv):
         return super().step(command)
 
     def close(self) -> None:
-        """Unload this env's private copy of fast-downward's library (idempotent)."""
+        """Release this env's copy of fast-downward's library for reuse (idempotent)."""
         lib = self.__dict__.pop("downward_lib", None)
         if lib is not None:
-            fast_downward.close_lib(lib)
+            lib.cleanup()
+            _RELEASED_LIBRARIES.append(lib)
 
 
 class AlfredGame:

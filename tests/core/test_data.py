@@ -77,3 +77,35 @@ def test_download_unknown_dataset():
 def test_official_game24_checksum_matches_the_shared_copy(shared_data):
     [remote] = data.DATASETS["game24"].files
     assert data.sha256_of(shared_data / remote.path) == remote.sha256
+
+
+def test_download_from_a_file_fetched_by_hand(tmp_path, data_root, monkeypatch):
+    content = b"Rank,Puzzles\n1,1 1 4 6\n"
+    register(monkeypatch, "http://127.0.0.1:9/unreachable.csv", hashlib.sha256(content).hexdigest())
+    (tmp_path / "fetched.csv").write_bytes(content)
+    assert data.download("demo", source=tmp_path / "fetched.csv") == [data_root / "demo" / "puzzles.csv"]
+    assert (data_root / "demo" / "puzzles.csv").read_bytes() == content
+    folder = tmp_path / "folder" / "deep"
+    folder.mkdir(parents=True)
+    (folder / "puzzles.csv").write_bytes(content)
+    assert data.download("demo", source=tmp_path / "folder")[0].read_bytes() == content
+
+
+def test_download_from_a_corrupted_file_is_refused(tmp_path, data_root, monkeypatch):
+    register(monkeypatch, "http://127.0.0.1:9/unreachable.csv", "1" * 64)
+    (tmp_path / "puzzles.csv").write_bytes(b"not the official file")
+    with pytest.raises(ChecksumMismatch, match=r"puzzles.csv in .* has sha256 .*, expected 1111"):
+        data.download("demo", source=tmp_path / "puzzles.csv")
+    assert not (data_root / "demo" / "puzzles.csv").exists()
+    with pytest.raises(DataNotFound, match=r"puzzles\.csv is not in"):
+        data.download("demo", source=tmp_path / "empty-folder-that-does-not-exist")
+
+
+def test_an_unreachable_host_says_what_to_fetch_and_how_to_install_it(data_root, monkeypatch):
+    register(monkeypatch, "http://127.0.0.1:9/puzzles.csv", "2" * 64)
+    with pytest.raises(DataNotFound) as excinfo:
+        data.download("demo")
+    message = str(excinfo.value)
+    assert "could not fetch http://127.0.0.1:9/puzzles.csv" in message
+    assert f"sha256 {'2' * 64}" in message and "agentgym data download demo --from PATH" in message
+    assert not list((data_root / "demo").glob("*.part"))

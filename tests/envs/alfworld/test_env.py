@@ -208,3 +208,20 @@ def test_same_observations_and_commands_as_alfworlds_engine(env, index):
         assert info["admissible_actions"] == state["admissible_commands"]
         assert (info["won"], terminated) == (state["won"], done)
     assert info["won"]
+
+
+def test_closed_envs_hand_their_planner_library_to_new_ones():
+    """PddlEnv dlopens a library copy per instance; too many copies in one process crash in dlopen."""
+    from agentgym.envs.alfworld import engine
+
+    first = gymnasium.make("agentgym/ALFWorld-v0")
+    first.reset(options={"split": "valid_seen", "index": 0})
+    library = first.unwrapped._game._env.unwrapped.downward_lib
+    first.close()
+    assert engine._RELEASED_LIBRARIES[-1] is library
+    second = gymnasium.make("agentgym/ALFWorld-v0")
+    _, info = second.reset(options={"split": "valid_seen", "index": 1})
+    assert second.unwrapped._game._env.unwrapped.downward_lib is library
+    while not info["won"]:
+        *_, info = second.step(second.unwrapped.expert_action())
+    second.close()
