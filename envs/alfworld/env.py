@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from agentgym.core import Outcome, TextEnv
 from agentgym.envs.alfworld.dataset import GameStore
 from agentgym.envs.alfworld.games import SPLITS, GameInfo
 from agentgym.error import DataNotFound, DependencyNotInstalled, EnvCrashed, ResetNeeded
+from agentgym.protocol import file_sha256
 from agentgym.tasks import TaskSet
 
 if TYPE_CHECKING:
@@ -19,6 +21,13 @@ if TYPE_CHECKING:
 NOTHING_HAPPENS = "Nothing happens."
 
 _TASK_RE = re.compile(r"Your task is to: (.*)")
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def paper_observation(intro: str) -> str:
@@ -138,6 +147,13 @@ class ALFWorldEnv(TextEnv):
 
     def _extra_info(self) -> dict[str, Any]:
         return {"task_type": self._game_info.task_type if self._game_info else None}
+
+    def protocol(self) -> dict[str, Any]:
+        """What results depend on: the engine's versions and the game archives' sha256 (or the games' folder)."""
+        archives = [self._store.root / f"{split}.tar.xz" for split in SPLITS]
+        files = {f"alfworld/{a.name}": file_sha256(a) for a in archives if a.is_file()}
+        versions = {name: _version(name) for name in ("alfworld", "textworld")}
+        return {**versions, "data_files": files, "games_dir": None if files else str(self._store.root)}
 
     def _require_game(self) -> AlfredGame:
         if self._game is None or self._task_id is None:

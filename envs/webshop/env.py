@@ -14,6 +14,7 @@ Change logs:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -21,10 +22,12 @@ from typing import Any, ClassVar
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.webshop import goals as goals_module
 from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.data import eto_lists, load_catalog
+from agentgym.envs.webshop.data import catalog_files, eto_lists, load_catalog
+from agentgym.envs.webshop.reward import DEFAULT_SPACY_MODEL, SPACY_MODEL_ENV
 from agentgym.envs.webshop.search import SearchIndex
 from agentgym.envs.webshop.session import ShopSession
 from agentgym.envs.webshop.store import Catalog
+from agentgym.protocol import file_sha256
 from agentgym.tasks import TaskSet
 
 OBSERVATION_MODES = ("text", "text_rich", "html")
@@ -154,6 +157,18 @@ class WebShopEnv(TextEnv):
 
     def _extra_info(self) -> dict[str, Any]:
         return {"available_actions": self.available_actions()}
+
+    def protocol(self) -> dict[str, Any]:
+        """What rewards depend on: catalog, goal kind, the data files' sha256, the spaCy model, the page form."""
+        files = {f"webshop/{path.name}": file_sha256(path) for path in catalog_files(self.catalog_name) if path}
+        return {
+            "catalog": self.catalog_name,
+            "goals": self.goal_kind,
+            "observation_mode": self.observation_mode,
+            "show_attrs": self.show_attrs,
+            "data_files": files,
+            "spacy_model": os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL),
+        }
 
     def expert_action(self) -> str | None:
         """Return the oracle's next action (see :func:`oracle_action`); ``None`` after the purchase."""

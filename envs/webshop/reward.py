@@ -137,6 +137,7 @@ COLOR_SET = [
 
 FUZZY_THRESHOLD = 85
 SPACY_MODEL_ENV = "AGENTGYM_WEBSHOP_SPACY_MODEL"
+DEFAULT_SPACY_MODEL = "en_core_web_sm"
 _NOUN_TAGS = frozenset({"NOUN", "PROPN"})
 
 
@@ -155,7 +156,7 @@ def _nlp() -> Any:
         import spacy
     except ImportError as e:
         raise DependencyNotInstalled("spacy", "webshop") from e
-    name = os.environ.get(SPACY_MODEL_ENV, "en_core_web_sm")
+    name = os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL)
     try:
         return spacy.load(name)
     except OSError:

@@ -1,11 +1,13 @@
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 import agentgym
 from agentgym import report
 from agentgym.baselines.presets import PRESETS, preset_arguments
 from agentgym.cli import app
+from tests.baselines.test_every_env import ENV_IDS, first_task
 from tests.support.agents import LearnsFromMemory
 
 
@@ -135,3 +137,13 @@ def test_cards_record_what_the_metric_depends_on(tmp_path, shared_data):
     assert card["env_protocol"]["data_files"]["game24/24.csv"].startswith("b9f12b3e")
     assert card["env_version"] == 0 and len(card["task_ids_hash"]) == 16
     assert card["packages"]["gymnasium"] and card["python"] and card["agentgym_version"]
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_each_envs_card_names_its_data(env_id, tmp_path, shared_data):
+    task = first_task(env_id)
+    agentgym.evaluate(env_id, task_ids=[task], workers=0, out=tmp_path, progress=False)
+    card = json.loads((tmp_path / "run.json").read_text())
+    assert card["env_id"] == env_id and card["task_ids_hash"] and card["max_steps"] >= 1
+    files = card["env_protocol"]["data_files"]
+    assert files and all(len(digest) == 64 for digest in files.values()), card["env_protocol"]
