@@ -47,15 +47,6 @@ INSTRUCTIONS: dict[str, str] = {
 
 GENERIC_INSTRUCTION = "Complete the task described in the observations by taking one action at a time."
 
-#: ALFWorld's six task types, in the order of the folder-name prefixes.
-ALFWORLD_TASK_TYPES = (
-    "pick_and_place_simple",
-    "look_at_obj_in_light",
-    "pick_clean_then_place_in_recep",
-    "pick_heat_then_place_in_recep",
-    "pick_cool_then_place_in_recep",
-    "pick_two_obj_and_place",
-)
 _GAME24_STEP = re.compile(r"^(?P<a>\S+) (?P<op>\S) (?P<b>\S+) = (?P<c>\S+)(?: \(left: (?P<left>[^)]*)\))?$")
 
 
@@ -67,7 +58,9 @@ def instruction(env_name: str) -> str:
 def task_group(env_name: str, task_id: str) -> str | None:
     """The group whose demonstrations suit ``task_id`` (ALFWorld: its task type), or ``None`` for any."""
     if env_name == "alfworld":
-        return next((t for t in ALFWORLD_TASK_TYPES if t in task_id), None)
+        from agentgym.envs.alfworld.games import TASK_TYPES  # the env's own list (no extra needed)
+
+        return next((t for t in TASK_TYPES if t in task_id), None)
     return None
 
 
