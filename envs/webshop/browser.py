@@ -164,15 +164,26 @@ class WebShopBrowserEnv(TextEnv):
 
     def _navigate(self, act: Any) -> None:
         """Run ``act`` (a click or submit) and wait until the next page has replaced the current one."""
-        from selenium.common.exceptions import TimeoutException, WebDriverException
+        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         old = self._driver.find_element(By.TAG_NAME, "html")
+
+        def page_replaced(_: Any) -> bool:
+            try:
+                old.is_enabled()
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as e:  # Chromium's answer while it tears the old document down
+                if "does not belong to the document" in str(e):
+                    return True
+                raise
+            return False
+
         try:
             act()
-            WebDriverWait(self._driver, PAGE_TIMEOUT_S).until(expected_conditions.staleness_of(old))
+            WebDriverWait(self._driver, PAGE_TIMEOUT_S).until(page_replaced)
             WebDriverWait(self._driver, PAGE_TIMEOUT_S).until(
                 lambda d: d.execute_script("return document.readyState") == "complete"
             )
