@@ -69,4 +69,4 @@ def test_search_agents_run_on_the_embedded_model(agent, embedded, shared_data):
     )
     [record] = result.records
     assert record["error"] is None and record["num_steps"] >= 1
-    assert len(record["steps"][0]["usage"]) >= 3  # propose, value and answer calls at least
+    assert len(record["steps"][0]["usage"]) >= 2  # a propose call (values when it proposed a step), an answer
