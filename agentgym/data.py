@@ -184,7 +184,8 @@ def download(name: str, *, force: bool = False, source: str | Path | None = None
     written = []
     for remote in dataset.files:
         target = root / remote.path
-        if source is None and target.exists() and not force and remote.sha256 in (None, sha256_of(target)):
+        present = source is None and target.exists() and not force
+        if present and (remote.sha256 is None or sha256_of(target) == remote.sha256):
             written.append(target)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
