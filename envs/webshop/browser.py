@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.env import GOAL_KINDS, goal_list, oracle_action, shop_resources, task_set
+from agentgym.envs.webshop.env import check_settings, goal_list, oracle_action, shop_protocol, shop_resources, task_set
 from agentgym.envs.webshop.search import TOP_N
 from agentgym.envs.webshop.session import parse_action
 from agentgym.envs.webshop.site import BackgroundSite, parse_keywords, parse_options
@@ -115,16 +115,14 @@ class WebShopBrowserEnv(TextEnv):
         render_mode: str | None = None,
     ) -> None:
         """Record settings; the site and the browser start at the first reset."""
-        if observation_mode not in ("text", "html"):
-            raise ValueError(f"observation_mode must be 'text' or 'html', got {observation_mode!r}")
-        if goals not in GOAL_KINDS:
-            raise ValueError(f"goals must be one of {GOAL_KINDS}, got {goals!r}")
+        check_settings(observation_mode, ("text", "html"), goals)
         super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
         self.observation_mode = observation_mode
         self.goal_kind = goals
         self.catalog_name = catalog
         self.headless = headless
         self._site_url = site_url.rstrip("/") if site_url else None
+        self._site_origin = self._site_url or "own"
         self._site: BackgroundSite | None = None
         self._driver: Any = None
         self._goal: dict[str, Any] = {}
@@ -290,6 +288,12 @@ class WebShopBrowserEnv(TextEnv):
 
     def _extra_info(self) -> dict[str, Any]:
         return {"available_actions": self.available_actions()}
+
+    def protocol(self) -> dict[str, Any]:
+        """The text env's card plus the page form and the site played (own, or the ``site_url`` given)."""
+        return shop_protocol(
+            self.catalog_name, self.goal_kind, observation_mode=self.observation_mode, site=self._site_origin
+        )
 
     def expert_action(self) -> str | None:
         """Return the text env's oracle action for the page the browser shows; ``None`` after the purchase."""

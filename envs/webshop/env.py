@@ -47,6 +47,26 @@ def goal_list(catalog: str, kind: str) -> list[dict[str, Any]]:
     return load_catalog(catalog).goals(kind)
 
 
+def check_settings(observation_mode: str, modes: tuple[str, ...], goals: str) -> None:
+    """Raise ``ValueError`` for an observation mode not in ``modes`` or an unknown goal kind."""
+    if observation_mode not in modes:
+        raise ValueError(f"observation_mode must be one of {modes}, got {observation_mode!r}")
+    if goals not in GOAL_KINDS:
+        raise ValueError(f"goals must be one of {GOAL_KINDS}, got {goals!r}")
+
+
+def shop_protocol(catalog: str, goals: str, **settings: Any) -> dict[str, Any]:
+    """What WebShop rewards depend on: catalog, goal kind, the data files' sha256, the spaCy model, ``settings``."""
+    files = {f"webshop/{path.name}": file_sha256(path) for path in catalog_files(catalog) if path}
+    return {
+        "catalog": catalog,
+        "goals": goals,
+        **settings,
+        "data_files": files,
+        "spacy_model": os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL),
+    }
+
+
 def task_set(catalog: str, kind: str) -> TaskSet:
     """Return the task ids (``<kind>_<goal index>``) and splits of a goal set."""
     count = len(goal_list(catalog, kind))
@@ -87,10 +107,7 @@ class WebShopEnv(TextEnv):
         render_mode: str | None = None,
     ) -> None:
         """Record settings; the catalog, index and goals load at first use."""
-        if observation_mode not in OBSERVATION_MODES:
-            raise ValueError(f"observation_mode must be one of {OBSERVATION_MODES}, got {observation_mode!r}")
-        if goals not in GOAL_KINDS:
-            raise ValueError(f"goals must be one of {GOAL_KINDS}, got {goals!r}")
+        check_settings(observation_mode, OBSERVATION_MODES, goals)
         super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
         self.observation_mode = observation_mode
         self.goal_kind = goals
@@ -160,15 +177,9 @@ class WebShopEnv(TextEnv):
 
     def protocol(self) -> dict[str, Any]:
         """What rewards depend on: catalog, goal kind, the data files' sha256, the spaCy model, the page form."""
-        files = {f"webshop/{path.name}": file_sha256(path) for path in catalog_files(self.catalog_name) if path}
-        return {
-            "catalog": self.catalog_name,
-            "goals": self.goal_kind,
-            "observation_mode": self.observation_mode,
-            "show_attrs": self.show_attrs,
-            "data_files": files,
-            "spacy_model": os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL),
-        }
+        return shop_protocol(
+            self.catalog_name, self.goal_kind, observation_mode=self.observation_mode, show_attrs=self.show_attrs
+        )
 
     def expert_action(self) -> str | None:
         """Return the oracle's next action (see :func:`oracle_action`); ``None`` after the purchase."""

@@ -88,3 +88,13 @@ def test_url_state():
         "options": {"color": "red"},
     }
     assert url_state("http://127.0.0.1:1/abc")["page_name"] == "index"
+
+
+def test_protocol_card_matches_the_text_env(data_present):
+    card = WebShopBrowserEnv(site_url="http://127.0.0.1:3000/").protocol()
+    text_card = WebShopEnv().protocol()
+    assert card["data_files"] == text_card["data_files"] and card["data_files"]
+    assert (card["site"], card["observation_mode"], card["goals"]) == ("http://127.0.0.1:3000", "text", "synthetic")
+    assert WebShopBrowserEnv().protocol()["site"] == "own"
+    with pytest.raises(ValueError, match="observation_mode"):
+        WebShopBrowserEnv(observation_mode="text_rich")
