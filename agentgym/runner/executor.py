@@ -207,12 +207,8 @@ def make_executor(
     recycle_memory_mb: float | None = None,
     timeout_s: float = 300.0,
     ray_address: str | None = "auto",
-    memory_mb: float | None = None,
 ) -> Executor:
-    """Build the executor named ``kind``: ``local`` (processes here; in-process for ``workers=0``) or ``ray``.
-
-    ``memory_mb`` is the memory a Ray actor reserves (the env's ``worker_memory_mb`` hint).
-    """
+    """Build the executor named ``kind``: ``local`` (processes here; in-process for ``workers=0``) or ``ray``."""
     if kind == "local":
         if workers == 0:
             return InProcessExecutor(config, 1)
@@ -233,6 +229,5 @@ def make_executor(
             recycle_episodes=recycle_episodes,
             recycle_memory_mb=recycle_memory_mb,
             timeout_s=timeout_s,
-            memory_mb=memory_mb,
         )
     raise ValueError(f"unknown executor {kind!r}; use 'local' or 'ray'")

@@ -12,9 +12,9 @@ raises :class:`~agentgym.error.WorkerCrashed`, exactly as a crashed local worker
 actor, starts a new one and retries the episode (up to ``max_retries``). An exception raised by the env itself
 arrives as :class:`~agentgym.runner.worker.RemoteEnvError` with the actor's traceback.
 
-Resources: each actor asks Ray for ``num_cpus`` (default 1) and, when the env's registry entry has a
-``worker_memory_mb`` hint (ALFWorld: 1024), that much ``memory``, so Ray places actors only where they fit.
-ScienceWorld's JVM uses about one core of its own: ``num_cpus=2`` reserves it.
+Resources: each actor asks Ray for CPUs and memory (:func:`actor_resources`), so Ray places actors only where
+they fit: one CPU each, and memory from the env's registry hint ``worker_memory_mb`` (ALFWorld: 1024 MB) or,
+for envs whose simulator runs beside Python, :data:`MEMORY_HINTS_MB` (ScienceWorld's JVM, WebShop's Chromium).
 
 Every node needs agentgym and the env's extra installed, and the benchmark data at ``AGENTGYM_DATA`` (the
 driver's value is passed to the actors when set). Ray is imported only by this module.
@@ -38,6 +38,20 @@ logger = logging.getLogger(__name__)
 
 #: Environment variables the driver passes on to the actors when they are set.
 FORWARDED_ENV = ("AGENTGYM_DATA", "AGENTGYM_CACHE")
+
+
+#: Memory (MB) an actor reserves for envs without a ``worker_memory_mb`` registry hint: Python and the env's
+#: simulator together (ScienceWorld: a ~275 MB JVM; the WebShop browser env: Chromium and chromedriver).
+MEMORY_HINTS_MB = {"agentgym/ScienceWorld-v0": 768, "agentgym/WebShopBrowser-v0": 1024}
+
+
+def actor_resources(env_id: str) -> tuple[float, float | None]:
+    """``(num_cpus, memory_mb)`` an env's actor asks Ray for (``None``: no memory reservation)."""
+    from agentgym.registry import entry_for
+
+    entry = entry_for(env_id)
+    hint = entry.worker_memory_mb if entry is not None else None
+    return 1.0, hint if hint is not None else MEMORY_HINTS_MB.get(env_id)
 
 
 class RayUnavailable(Error, ConnectionError):
@@ -161,8 +175,8 @@ class RayExecutor(Executor):
         recycle_episodes: replace an actor after this many episodes (``None``: never).
         recycle_memory_mb: replace an actor whose resident memory exceeds this after an episode.
         timeout_s: per-call limit; an actor that exceeds it is killed and the episode retried.
-        num_cpus: CPUs Ray reserves per actor.
-        memory_mb: memory Ray reserves per actor (``None``: no reservation).
+        num_cpus: CPUs Ray reserves per actor (default: :func:`actor_resources`).
+        memory_mb: memory Ray reserves per actor (default: :func:`actor_resources`).
         runtime_env: a Ray runtime environment for the actors (``pip``, ``working_dir``, ``env_vars``...);
             ``AGENTGYM_DATA``/``AGENTGYM_CACHE`` of the driver are added to its ``env_vars``.
     """
@@ -176,7 +190,7 @@ class RayExecutor(Executor):
         recycle_episodes: int | None = None,
         recycle_memory_mb: float | None = None,
         timeout_s: float = 300.0,
-        num_cpus: float = 1.0,
+        num_cpus: float | None = None,
         memory_mb: float | None = None,
         runtime_env: dict[str, Any] | None = None,
     ) -> None:
@@ -193,7 +207,9 @@ class RayExecutor(Executor):
         env_vars = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
         runtime_env = dict(runtime_env or {})
         runtime_env["env_vars"] = {**env_vars, **runtime_env.get("env_vars", {})}
-        options: dict[str, Any] = {"num_cpus": num_cpus, "max_restarts": 0, "runtime_env": runtime_env}
+        default_cpus, default_memory_mb = actor_resources(config.env_id)
+        memory_mb = default_memory_mb if memory_mb is None else memory_mb
+        options: dict[str, Any] = {"num_cpus": num_cpus or default_cpus, "max_restarts": 0, "runtime_env": runtime_env}
         if memory_mb is not None:
             options["memory"] = int(memory_mb * 2**20)
         self._actor_class = ray.remote(EnvActor).options(**options)

@@ -175,7 +175,6 @@ async def aevaluate(
             recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
             timeout_s=timeout_s,
             ray_address=ray_address,
-            memory_mb=entry.worker_memory_mb if entry else None,
         )
     per_task = max(trials, episodes_per_task)
     episodes = [(task_id, i) for task_id in ids for i in range(per_task)]
