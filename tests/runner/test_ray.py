@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import pytest
 
 from agentgym.agent import AgentStep, ExpertAgent
+from agentgym.error import WorkerCrashed
 from agentgym.runner import evaluate
 from agentgym.runner.records import read_records
 from agentgym.runner.worker import EnvConfig
@@ -208,3 +209,38 @@ def test_embedded_policy_replicas_serve_a_run_and_survive_a_killed_replica(clust
         assert second.summary["errors"] == 0 and second.summary["episodes"] == 4
     finally:
         policy.close()
+
+
+def child_pids(pid: int) -> list[int]:
+    return [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+
+
+@pytest.mark.java
+def test_a_killed_sciworld_actor_takes_its_jvm_along(cluster, shared_data):
+    pytest.importorskip("scienceworld")
+    import asyncio
+
+    async def scenario() -> tuple[list[int], str]:
+        executor = RayExecutor(EnvConfig("agentgym/ScienceWorld-v0"), 1, address=cluster)
+        try:
+            handle = await executor.acquire()
+            first, _ = await handle.call("reset", seed=0)
+            jvms = child_pids(executor.worker_pids()[0])
+            os.kill(executor.worker_pids()[0], signal.SIGKILL)
+            with pytest.raises(WorkerCrashed):
+                await handle.call("step", action="look around")
+            await executor.release(handle, broken=True)
+            handle = await executor.acquire()
+            again, _ = await handle.call("reset", seed=0)
+            await executor.release(handle)
+            assert again == first
+            return jvms, handle.name
+        finally:
+            await executor.close()
+
+    jvms, name = asyncio.run(scenario())
+    assert jvms and name.startswith("ray:")
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in jvms) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in jvms)
