@@ -244,3 +244,11 @@ def test_a_killed_sciworld_actor_takes_its_jvm_along(cluster, shared_data):
     while any(Path(f"/proc/{pid}").exists() for pid in jvms) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(Path(f"/proc/{pid}").exists() for pid in jvms)
+
+
+@pytest.mark.parametrize("spec", ["ray:two:embedded", "ray:2", "ray:2:expert", "ray:1:ray:1:embedded"])
+def test_policy_replica_spellings_are_checked(spec):
+    from agentgym.policies import make_policy
+
+    with pytest.raises(ValueError, match="(?i)ray"):
+        make_policy(spec)
