@@ -99,7 +99,8 @@ class RayReplicaPolicy(Policy):
         await self._start()
         import ray
 
-        for attempt in range(RETRIES + 1):
+        failures = 0
+        while True:
             index = min(range(self.replicas), key=self._in_flight.__getitem__)
             actor = self._actors[index]
             self._in_flight[index] += 1
@@ -109,7 +110,8 @@ class RayReplicaPolicy(Policy):
                 cause = e.cause if isinstance(e.cause, BaseException) else e
                 raise PolicyError(f"policy replica {index} failed: {type(cause).__name__}: {cause}") from None
             except ray.exceptions.RayError as e:
-                if attempt == RETRIES:
+                failures += 1
+                if failures > RETRIES:
                     raise PolicyError(f"policy replicas keep dying ({type(e).__name__}: {e})") from e
                 if self._actors[index] is actor:
                     self._actors[index] = self._new_actor()
@@ -118,7 +120,6 @@ class RayReplicaPolicy(Policy):
                 self._in_flight[index] -= 1
             self.served[index] += 1
             return result
-        raise AssertionError("unreachable")
 
     def _new_actor(self) -> Any:
         import ray

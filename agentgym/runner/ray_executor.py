@@ -37,7 +37,7 @@ from agentgym.runner.worker import START_TIMEOUT_S, EnvConfig, RemoteEnvError
 logger = logging.getLogger(__name__)
 
 #: Environment variables the driver passes on to the actors when they are set.
-FORWARDED_ENV = ("AGENTGYM_DATA", "AGENTGYM_CACHE")
+FORWARDED_ENV = ("AGENTGYM_DATA",)
 
 
 #: Memory (MB) an actor reserves for envs without a ``worker_memory_mb`` registry hint: Python and the env's
@@ -118,7 +118,7 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
         ) from None
 
 
-def connect(address: str | None, **init_kwargs: Any) -> bool:
+def connect(address: str | None) -> bool:
     """Connect this process to Ray (``None``: start a private one-machine instance); True if it was started here.
 
     Raises:
@@ -137,8 +137,12 @@ def connect(address: str | None, **init_kwargs: Any) -> bool:
             log_to_driver=False,
             logging_level=logging.WARNING,
             configure_logging=False,
-            **init_kwargs,
         )
+    except ray.exceptions.AuthenticationError as e:
+        raise RayUnavailable(
+            f"the Ray cluster at {address} refused this process's token ({e}); give it the cluster's token "
+            "(~/.ray/auth_token or RAY_AUTH_TOKEN), or use RAY_AUTH_MODE=disabled on every node and driver"
+        ) from None
     except ConnectionError as e:
         raise RayUnavailable(f"cannot connect to Ray at {address}: {e}") from None
     return True
@@ -178,7 +182,7 @@ class RayExecutor(Executor):
         num_cpus: CPUs Ray reserves per actor (default: :func:`actor_resources`).
         memory_mb: memory Ray reserves per actor (default: :func:`actor_resources`).
         runtime_env: a Ray runtime environment for the actors (``pip``, ``working_dir``, ``env_vars``...);
-            ``AGENTGYM_DATA``/``AGENTGYM_CACHE`` of the driver are added to its ``env_vars``.
+            the driver's ``AGENTGYM_DATA`` is added to its ``env_vars``.
     """
 
     def __init__(
