@@ -250,5 +250,5 @@ def test_a_killed_sciworld_actor_takes_its_jvm_along(cluster, shared_data):
 def test_policy_replica_spellings_are_checked(spec):
     from agentgym.policies import make_policy
 
-    with pytest.raises(ValueError, match="(?i)ray"):
+    with pytest.raises(ValueError, match=r"(?i)ray"):
         make_policy(spec)
