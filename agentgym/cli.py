@@ -99,6 +99,12 @@ def run(
     episodes_per_task: Annotated[int, typer.Option(help="Independent episodes per task.")] = 1,
     trials: Annotated[int | None, typer.Option(help="Sequential attempts per task until won [default: 1].")] = None,
     workers: Annotated[int, typer.Option(help="Env worker processes; 0 runs envs in this process.")] = 1,
+    executor: Annotated[
+        str, typer.Option(help="Where envs run: local (processes here) or ray (actors on a Ray cluster).")
+    ] = "local",
+    address: Annotated[
+        str, typer.Option(help="With --executor ray: auto (the cluster `ray start` runs here), HOST:PORT, or local.")
+    ] = "auto",
     max_steps: Annotated[int | None, typer.Option(help="Step cap per episode (default: the env's).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/ENV-SPLIT-AGENT-POLICY).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a different run found in --out.")] = False,
@@ -150,6 +156,8 @@ def run(
             task_ids=task_id or None,
             episodes_per_task=episodes_per_task,
             workers=workers,
+            executor=executor,
+            ray_address=None if address == "local" else address,
             out=out,
             overwrite=overwrite,
             seed=seed,

@@ -7,6 +7,7 @@
 - ``openai:MODEL@URL``: any OpenAI-compatible server (vLLM, SGLang, llama.cpp, hosted APIs; key from
   ``OPENAI_API_KEY``); ``openai:MODEL`` uses ``OPENAI_BASE_URL`` or OpenAI's API.
 - ``sglang:PATH``: an in-process SGLang engine; ``sglang:MODEL@URL``: a running SGLang server or router.
+- ``ray:N:SPEC``: N replicas of the policy ``SPEC`` (e.g. ``ray:4:embedded``) in Ray actors (extra ``[ray]``).
 - ``expert``, ``random``: scripted policies.
 
 Backends import their heavy dependencies (torch, httpx, sglang) only when built.
@@ -35,7 +36,7 @@ __all__ = [
 #: The policy used when none is named: the embedded CPU model (SGLang needs a GPU and a model path).
 DEFAULT_POLICY = "embedded"
 
-_KNOWN = "embedded, embedded:PATH, openai:MODEL@URL, sglang:PATH, sglang:MODEL@URL, expert, random"
+_KNOWN = "embedded, embedded:PATH, openai:MODEL@URL, sglang:PATH, sglang:MODEL@URL, ray:N:SPEC, expert, random"
 
 
 def _split_url(argument: str) -> tuple[str, str | None]:
@@ -80,6 +81,13 @@ def make_policy(spec: str | None = None, **kwargs: Any) -> Policy:
         if not model:
             raise ValueError(f"policy {spec!r} names no model; expected sglang:PATH or sglang:MODEL@URL")
         return SGLangServerPolicy(model, url, **kwargs) if url else SGLangEnginePolicy(model, **kwargs)
+    if backend == "ray":
+        from agentgym.policies.ray_replicas import RayReplicaPolicy
+
+        count, _, inner = argument.partition(":")
+        if not count.isdigit() or not inner:
+            raise ValueError(f"policy {spec!r}: expected ray:N:SPEC, e.g. ray:2:embedded")
+        return RayReplicaPolicy(inner, int(count), **kwargs)
     raise ValueError(f"unknown policy {spec!r}; known: {_KNOWN}")
 
 

@@ -196,3 +196,38 @@ class InProcessExecutor(Executor):
         """Close every env."""
         for handle in self._all:
             handle.close()
+
+
+def make_executor(
+    kind: str,
+    config: EnvConfig,
+    workers: int,
+    *,
+    recycle_episodes: int | None = None,
+    recycle_memory_mb: float | None = None,
+    timeout_s: float = 300.0,
+    ray_address: str | None = "auto",
+) -> Executor:
+    """Build the executor named ``kind``: ``local`` (processes here; in-process for ``workers=0``) or ``ray``."""
+    if kind == "local":
+        if workers == 0:
+            return InProcessExecutor(config, 1)
+        return LocalExecutor(
+            config,
+            workers,
+            recycle_episodes=recycle_episodes,
+            recycle_memory_mb=recycle_memory_mb,
+            timeout_s=timeout_s,
+        )
+    if kind == "ray":
+        from agentgym.runner.ray_executor import RayExecutor  # imports Ray: only when asked for
+
+        return RayExecutor(
+            config,
+            max(1, workers),
+            address=ray_address,
+            recycle_episodes=recycle_episodes,
+            recycle_memory_mb=recycle_memory_mb,
+            timeout_s=timeout_s,
+        )
+    raise ValueError(f"unknown executor {kind!r}; use 'local' or 'ray'")

@@ -19,7 +19,7 @@ from agentgym.error import WorkerCrashed
 from agentgym.policies import Policy, make_policy
 from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
-from agentgym.runner.executor import EnvHandle, Executor, InProcessExecutor, LocalExecutor
+from agentgym.runner.executor import EnvHandle, Executor, make_executor
 from agentgym.runner.records import EPISODES_FILE, EpisodeStore, episode_key, read_records, summarize
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
@@ -89,7 +89,8 @@ async def aevaluate(
     timeout_s: float = 300.0,
     recycle_episodes: int | None = None,
     recycle_memory_mb: float | None = None,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
+    ray_address: str | None = "auto",
     preset: str | None = None,
     on_episode: EpisodeCallback | None = None,
     progress: bool = True,
@@ -120,7 +121,11 @@ async def aevaluate(
         timeout_s: limit on one env call (reset/step); a worker exceeding it is killed, the episode retried.
         recycle_episodes: restart each worker after this many episodes (default: the env's hint).
         recycle_memory_mb: restart a worker above this resident memory (default: the env's hint).
-        executor: where envs run (default: local processes, or in-process for ``workers=0``).
+        executor: where envs run: an :class:`Executor`, ``"local"`` (the default: processes on this machine,
+            or in-process for ``workers=0``) or ``"ray"`` (actors on a Ray cluster; ``pip install
+            'agentgym[ray]'``).
+        ray_address: the Ray cluster for ``executor="ray"``: ``"auto"``, ``"HOST:PORT"``, or ``None`` to
+            start a private one on this machine.
         preset: the paper preset these settings come from (recorded, for ``agentgym report``).
         on_episode: called with each finished episode's record.
         progress: show a progress bar.
@@ -161,17 +166,15 @@ async def aevaluate(
         **software(),
     }
     store = EpisodeStore(Path(out), config, overwrite=overwrite) if out is not None else None
-    if executor is None:
-        executor = (
-            InProcessExecutor(env_config, 1)
-            if workers == 0
-            else LocalExecutor(
-                env_config,
-                workers,
-                recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
-                recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
-                timeout_s=timeout_s,
-            )
+    if executor is None or isinstance(executor, str):
+        executor = make_executor(
+            executor or "local",
+            env_config,
+            workers,
+            recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
+            recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
+            timeout_s=timeout_s,
+            ray_address=ray_address,
         )
     per_task = max(trials, episodes_per_task)
     episodes = [(task_id, i) for task_id in ids for i in range(per_task)]

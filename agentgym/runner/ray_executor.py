@@ -1,0 +1,323 @@
+"""Env workers as Ray actors: the same runner, with envs spread over a Ray cluster (``--executor ray``).
+
+:class:`RayExecutor` implements :class:`~agentgym.runner.executor.Executor` like
+:class:`~agentgym.runner.executor.LocalExecutor`: one env per actor, ``workers`` actors (= episodes in flight,
+the run's backpressure), each reused across episodes and recycled after ``recycle_episodes`` episodes or above
+``recycle_memory_mb``. The driver (the process running :func:`~agentgym.runner.evaluate`) runs the agents and
+the policy, sends ``reset``/``step`` calls to the actors, and writes every record as its episode ends, so
+``episodes.jsonl``, ``summary.json`` and resuming are those of a local run.
+
+Faults: an actor that dies (killed, out of memory, its node lost) or does not answer within ``timeout_s``
+raises :class:`~agentgym.error.WorkerCrashed`, exactly as a crashed local worker does: the runner drops the
+actor, starts a new one and retries the episode (up to ``max_retries``). An exception raised by the env itself
+arrives as :class:`~agentgym.runner.worker.RemoteEnvError` with the actor's traceback.
+
+Resources: each actor asks Ray for CPUs and memory (:func:`actor_resources`), so Ray places actors only where
+they fit: one CPU each, and memory from the env's registry hint ``worker_memory_mb`` (ALFWorld: 1024 MB) or,
+for envs whose simulator runs beside Python, :data:`MEMORY_HINTS_MB` (ScienceWorld's JVM, WebShop's Chromium).
+
+Every node needs agentgym and the env's extra installed, and the benchmark data at ``AGENTGYM_DATA`` (the
+driver's value is passed to the actors when set). Ray is imported only by this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import traceback
+from typing import Any
+
+from agentgym.error import DependencyNotInstalled, Error, WorkerCrashed
+from agentgym.runner.executor import EnvHandle, Executor
+from agentgym.runner.worker import START_TIMEOUT_S, EnvConfig, RemoteEnvError
+
+logger = logging.getLogger(__name__)
+
+#: Environment variables the driver passes on to the actors when they are set.
+FORWARDED_ENV = ("AGENTGYM_DATA",)
+
+
+#: Memory (MB) an actor reserves for envs without a ``worker_memory_mb`` registry hint: Python and the env's
+#: simulator together (ScienceWorld: a ~275 MB JVM; the WebShop browser env: Chromium and chromedriver).
+MEMORY_HINTS_MB = {"agentgym/ScienceWorld-v0": 768, "agentgym/WebShopBrowser-v0": 1024}
+
+
+def actor_resources(env_id: str) -> tuple[float, float | None]:
+    """``(num_cpus, memory_mb)`` an env's actor asks Ray for (``None``: no memory reservation)."""
+    from agentgym.registry import entry_for
+
+    entry = entry_for(env_id)
+    hint = entry.worker_memory_mb if entry is not None else None
+    return 1.0, hint if hint is not None else MEMORY_HINTS_MB.get(env_id)
+
+
+class RayUnavailable(Error, ConnectionError):
+    """The Ray cluster given by ``address`` cannot be reached (or Ray is not running there)."""
+
+
+class EnvActor:
+    """The body of a Ray actor hosting one env (``ray.remote`` wraps it at run time)."""
+
+    def __init__(self, config: EnvConfig) -> None:
+        """Keep the config; :meth:`start` builds the env."""
+        self.config = config
+        self.env: Any = None
+
+    def start(self) -> tuple[str, int]:
+        """Build the env; return ``(node ip, pid)``, or raise the construction error."""
+        import ray
+
+        self.env = self.config.make()
+        return ray.util.get_node_ip_address(), os.getpid()
+
+    def call(self, method: str, kwargs: dict[str, Any]) -> tuple[str, Any]:
+        """Run ``env.<method>(**kwargs)``; ``("ok", result)`` or ``("error", (type, message, traceback))``."""
+        try:
+            target = self.env.unwrapped.expert_action if method == "expert_action" else getattr(self.env, method)
+            return "ok", target(**kwargs)
+        except Exception as e:  # noqa: BLE001  (every env error goes back to the driver)
+            return "error", (type(e).__name__, str(e), traceback.format_exc())
+
+    def memory_mb(self) -> float | None:
+        """Resident memory of this actor's process in MB (Linux only)."""
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def close(self) -> None:
+        """Close the env (stopping its simulator)."""
+        if self.env is not None:
+            with contextlib.suppress(Exception):  # best effort: the actor is killed next
+                self.env.close()
+            self.env = None
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as e:
+        raise DependencyNotInstalled("ray", "ray") from e
+    return ray
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast, with a message, when ``HOST:PORT`` does not accept connections (Ray would retry for minutes)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        raise RayUnavailable(f"Ray address {address!r} is not HOST:PORT (or 'auto')")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise RayUnavailable(
+            f"no Ray cluster at {address} ({e}); start one with `ray start --head` or check --address"
+        ) from None
+
+
+def connect(address: str | None) -> bool:
+    """Connect this process to Ray (``None``: start a private one-machine instance); True if it was started here.
+
+    Raises:
+        RayUnavailable: the cluster cannot be reached.
+        DependencyNotInstalled: Ray is not installed.
+    """
+    ray = _import_ray()
+    if ray.is_initialized():
+        return False
+    if address not in (None, "auto", "local"):
+        _check_reachable(address)
+    try:
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            configure_logging=False,
+        )
+    except ray.exceptions.AuthenticationError as e:
+        raise RayUnavailable(
+            f"the Ray cluster at {address} refused this process's token ({e}); give it the cluster's token "
+            "(~/.ray/auth_token or RAY_AUTH_TOKEN), or use RAY_AUTH_MODE=disabled on every node and driver"
+        ) from None
+    except ConnectionError as e:
+        raise RayUnavailable(f"cannot connect to Ray at {address}: {e}") from None
+    return True
+
+
+class _ActorHandle(EnvHandle):
+    def __init__(self, actor: Any, executor: RayExecutor) -> None:
+        self.actor = actor
+        self.executor = executor
+        self.where = "starting"
+        self.pid: int | None = None
+        self.episodes = 0
+
+    @property
+    def name(self) -> str:
+        return f"ray:{self.where}"
+
+    async def call(self, method: str, **kwargs: Any) -> Any:
+        status, payload = await self.executor._guard(self, method, self.actor.call.remote(method, kwargs))
+        if status == "error":
+            raise RemoteEnvError(*payload)
+        return payload
+
+
+class RayExecutor(Executor):
+    """``workers`` env actors on a Ray cluster.
+
+    Args:
+        config: how each actor builds its env.
+        workers: number of actors (= episodes in flight).
+        address: the cluster: ``"auto"`` (the one ``ray start`` started on this machine), ``"HOST:PORT"`` of
+            its head, ``"ray://HOST:10001"`` (Ray Client), or ``None`` for a private instance on this machine.
+            Ignored when this process already called ``ray.init``.
+        recycle_episodes: replace an actor after this many episodes (``None``: never).
+        recycle_memory_mb: replace an actor whose resident memory exceeds this after an episode.
+        timeout_s: per-call limit; an actor that exceeds it is killed and the episode retried.
+        num_cpus: CPUs Ray reserves per actor (default: :func:`actor_resources`).
+        memory_mb: memory Ray reserves per actor (default: :func:`actor_resources`).
+        runtime_env: a Ray runtime environment for the actors (``pip``, ``working_dir``, ``env_vars``...);
+            the driver's ``AGENTGYM_DATA`` is added to its ``env_vars``.
+    """
+
+    def __init__(
+        self,
+        config: EnvConfig,
+        workers: int,
+        *,
+        address: str | None = "auto",
+        recycle_episodes: int | None = None,
+        recycle_memory_mb: float | None = None,
+        timeout_s: float = 300.0,
+        num_cpus: float | None = None,
+        memory_mb: float | None = None,
+        runtime_env: dict[str, Any] | None = None,
+    ) -> None:
+        """Connect to the cluster; actors start lazily, as episodes need them."""
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.capacity = workers
+        self.recycle_episodes = recycle_episodes
+        self.recycle_memory_mb = recycle_memory_mb
+        self._config = config
+        self._timeout_s = timeout_s
+        self._owns_ray = connect(address)
+        ray = _import_ray()
+        env_vars = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+        runtime_env = dict(runtime_env or {})
+        runtime_env["env_vars"] = {**env_vars, **runtime_env.get("env_vars", {})}
+        default_cpus, default_memory_mb = actor_resources(config.env_id)
+        memory_mb = default_memory_mb if memory_mb is None else memory_mb
+        options: dict[str, Any] = {"num_cpus": num_cpus or default_cpus, "max_restarts": 0, "runtime_env": runtime_env}
+        if memory_mb is not None:
+            options["memory"] = int(memory_mb * 2**20)
+        self._actor_class = ray.remote(EnvActor).options(**options)
+        self._failures = (ray.exceptions.RayError,)
+        self._idle: asyncio.Queue[_ActorHandle | None] | None = None
+        self._live: set[_ActorHandle] = set()
+        self.restarts = 0
+        self.recycled = 0
+
+    def _queue(self) -> asyncio.Queue[_ActorHandle | None]:
+        if self._idle is None:  # created inside the running loop
+            self._idle = asyncio.Queue()
+            for _ in range(self.capacity):
+                self._idle.put_nowait(None)  # a slot whose actor has not started yet
+        return self._idle
+
+    async def _guard(self, handle: _ActorHandle, method: str, call: Any, timeout_s: float | None = None) -> Any:
+        """Await an actor call; a timeout or a Ray failure kills the actor and raises ``WorkerCrashed``."""
+        limit = self._timeout_s if timeout_s is None else timeout_s
+        try:
+            return await asyncio.wait_for(call, limit)
+        except TimeoutError:
+            self._kill(handle)
+            raise WorkerCrashed(
+                f"env actor {handle.where} for {self._config.env_id} did not answer {method} within {limit:.0f} s"
+            ) from None
+        except self._failures as e:
+            self._kill(handle)
+            raise WorkerCrashed(
+                f"env actor {handle.where} for {self._config.env_id} failed during {method}: "
+                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            ) from e
+
+    async def _start(self) -> _ActorHandle:
+        handle = _ActorHandle(self._actor_class.remote(self._config), self)
+        self._live.add(handle)
+        limit = max(self._timeout_s, START_TIMEOUT_S)
+        try:
+            node, pid = await self._guard(handle, "start", self._started(handle), limit)
+        except WorkerCrashed as e:
+            raise WorkerCrashed(f"{e} (does the cluster have the CPUs and memory an actor asks for free?)") from e
+        handle.where, handle.pid = f"{node}:{pid}", pid
+        return handle
+
+    async def _started(self, handle: _ActorHandle) -> tuple[str, int]:
+        try:
+            return await handle.actor.start.remote()
+        except _import_ray().exceptions.RayTaskError as e:  # the env's constructor raised
+            self._kill(handle)
+            cause = e.cause if isinstance(e.cause, BaseException) else e
+            raise RemoteEnvError(type(cause).__name__, str(cause), str(e)) from None
+
+    async def acquire(self) -> EnvHandle:
+        """Return an idle actor, starting one in a free slot if needed."""
+        handle = await self._queue().get()
+        if handle is None:
+            try:
+                handle = await self._start()
+            except BaseException:
+                self._queue().put_nowait(None)  # keep the slot; the next acquire retries the start
+                raise
+        return handle
+
+    async def release(self, handle: EnvHandle, *, broken: bool = False) -> None:
+        """Return an actor to the pool, replacing it first when broken, worn out or too big."""
+        assert isinstance(handle, _ActorHandle)
+        handle.episodes += 1
+        if broken:
+            self.restarts += 1
+            self._kill(handle)
+        elif self.recycle_episodes is not None and handle.episodes >= self.recycle_episodes:
+            await self._recycle(handle, f"after {handle.episodes} episodes")
+        elif self.recycle_memory_mb is not None:
+            try:
+                memory = await self._guard(handle, "memory_mb", handle.actor.memory_mb.remote())
+            except WorkerCrashed:
+                memory = None  # it died after its episode: the next acquire starts another
+                self.restarts += 1
+            if memory is not None and memory > self.recycle_memory_mb:
+                await self._recycle(handle, f"at {memory:.0f} MB")
+        self._queue().put_nowait(handle if handle in self._live else None)
+
+    async def _recycle(self, handle: _ActorHandle, why: str) -> None:
+        logger.info("recycling env actor %s %s", handle.where, why)
+        self.recycled += 1
+        await self._stop(handle)
+
+    async def _stop(self, handle: _ActorHandle) -> None:
+        with contextlib.suppress(WorkerCrashed):
+            await self._guard(handle, "close", handle.actor.close.remote(), 30.0)
+        self._kill(handle)
+
+    def _kill(self, handle: _ActorHandle) -> None:
+        if handle in self._live:
+            self._live.discard(handle)
+            with contextlib.suppress(Exception):  # already dead, or Ray is gone
+                _import_ray().kill(handle.actor, no_restart=True)
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the started actors (on their nodes)."""
+        return [h.pid for h in self._live if h.pid is not None]
+
+    async def close(self) -> None:
+        """Stop every actor; disconnect from Ray if this executor connected."""
+        await asyncio.gather(*(self._stop(h) for h in list(self._live)))
+        if self._owns_ray:
+            _import_ray().shutdown()
