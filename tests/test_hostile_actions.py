@@ -13,8 +13,6 @@ from typing import Any
 
 import gymnasium
 import pytest
-
-hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

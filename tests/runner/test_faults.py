@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from agentgym.runner import evaluate
-from tests.support.agents import JvmKiller
+from tests.support.agents import SimulatorKiller
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,16 +58,38 @@ def wait_for_records(out: Path, count: int, process: subprocess.Popen, timeout_s
         time.sleep(0.1)
 
 
-@pytest.mark.java
-def test_a_jvm_killed_mid_episode_is_recovered_by_a_retry(tmp_path):
-    pytest.importorskip("scienceworld")
-    JvmKiller.killed = []
-    tasks = ["find-living-thing-0", "find-living-thing-1"]
-    result = evaluate("sciworld", JvmKiller, task_ids=tasks, workers=1, out=tmp_path, progress=False)
-    assert JvmKiller.killed  # a java process ran under the worker and was killed at step 2
+@pytest.mark.parametrize(
+    ("env", "target", "module", "tasks"),
+    [
+        pytest.param(
+            "sciworld",
+            "java",
+            "scienceworld",
+            {"task_ids": ["find-living-thing-0", "find-living-thing-1"]},
+            marks=pytest.mark.java,
+            id="jvm",
+        ),
+        pytest.param(
+            "webshop-browser",
+            "chromium",
+            "selenium",
+            {"limit": 2},
+            marks=[pytest.mark.browser, pytest.mark.slow],  # a WebShop site and Chromium per worker start: ~1 min
+            id="chromium",
+        ),
+    ],
+)
+def test_a_simulator_killed_mid_episode_is_recovered_by_a_retry(
+    tmp_path, shared_data, monkeypatch, env, target, module, tasks
+):
+    pytest.importorskip(module)
+    monkeypatch.setattr(SimulatorKiller, "target", target)
+    monkeypatch.setattr(SimulatorKiller, "killed", [])
+    result = evaluate(env, SimulatorKiller, workers=1, out=tmp_path, progress=False, **tasks)
+    assert SimulatorKiller.killed  # the simulator ran under the worker and was killed at step 2
     assert result.summary["errors"] == 0 and result.summary["success_rate"] == 1.0
     records = lines(tmp_path)
-    assert sorted(keys(records)) == [(t, 0) for t in tasks]  # each episode recorded once
+    assert len(keys(records)) == len(set(keys(records))) == 2  # each episode recorded once
     assert sorted(r["attempts"] for r in records) == [1, 2]
 
 
@@ -98,14 +120,14 @@ def test_the_llm_server_killed_mid_run(tmp_path):
     args += ["--policy", f"openai:{model_alias(embedded_gguf_path())}@http://127.0.0.1:{port}/v1"]
     servers = [_llama_server(port)]
     try:
-        run = cli(*args, "--policy-arg", "retry_timeout_s=5")
+        run = cli(*args, "--policy-arg", "retry_timeout_s=3")
         wait_for_records(out, 2, run)
         _kill(servers[-1])
         killed = time.monotonic()
         output = " ".join(run.communicate(timeout=120)[0].split())  # rich wraps long lines
         assert run.returncode == 1, output
         assert time.monotonic() - killed < 60
-        assert "failed after" in output and "retry_timeout_s=5" in output, output
+        assert "failed after" in output and "retry_timeout_s=3" in output, output
         assert "run the same command again to resume" in output and "Traceback" not in output, output
         saved = lines(out)
         assert 2 <= len(saved) < 6 and all(r["error"] is None for r in saved)

@@ -72,22 +72,23 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-class JvmKiller(ExpertAgent):
-    """The expert, which SIGKILLs the ``java`` processes under the env workers at its third step (once)."""
+class SimulatorKiller(ExpertAgent):
+    """The expert, which SIGKILLs the processes named ``target`` under the env workers at its third step (once)."""
 
-    name = "jvm-killer"
+    name = "simulator-killer"
+    target: ClassVar[str] = "java"
     killed: ClassVar[list[int]] = []
 
     async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
-        if info["step"] == 2 and not JvmKiller.killed:
+        if info["step"] == 2 and not SimulatorKiller.killed:
             for pid in descendants(os.getpid()):
                 try:
                     name = Path(f"/proc/{pid}/comm").read_text().strip()
                 except OSError:
                     continue
-                if name == "java":
+                if name == self.target:
                     os.kill(pid, signal.SIGKILL)
-                    JvmKiller.killed.append(pid)
+                    SimulatorKiller.killed.append(pid)
         return await super().act(observation, info)
 
 
