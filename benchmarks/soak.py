@@ -8,6 +8,8 @@ each recycle instead of climbing for ever, and steady episodes/s.
 
     AGENTGYM_DATA=../shared/data python benchmarks/soak.py --games 2000 --workers 2 --png soak.png
 
+``--from-csv soak.csv`` prints the comparison and redraws the PNG of a finished or interrupted run.
+
 Needs ``psutil`` and, for the PNG, ``matplotlib`` (``pip install 'agentgym[report]'``).
 """
 
@@ -21,6 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -57,9 +60,10 @@ def tree_rss_mb(pid: int) -> float:
 
 
 async def sample_every(
-    interval_s: float, executor: LocalExecutor, done: list[int], samples: list[Sample], writer
+    interval_s: float, executor: LocalExecutor, done: list[int], samples: list[Sample], file: Any
 ) -> None:
-    """Append a :class:`Sample` every ``interval_s`` until cancelled."""
+    """Append a :class:`Sample` every ``interval_s`` to ``samples`` and as a CSV row to ``file``, until cancelled."""
+    writer = csv.writer(file)
     start = time.monotonic()
     runner = psutil.Process()
     last_t, last_n = 0.0, 0
@@ -79,6 +83,7 @@ async def sample_every(
         )
         samples.append(sample)
         writer.writerow(sample.__dict__.values())
+        file.flush()  # the curve survives an interrupted run
         print(" ".join(f"{v:>10}" for v in sample.__dict__.values()), flush=True)
         last_t, last_n = t, done[0]
 
@@ -123,10 +128,9 @@ async def soak(args: argparse.Namespace) -> tuple[list[Sample], dict]:
         done[0] += 1
 
     with open(args.csv, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(Sample.__dataclass_fields__)
+        csv.writer(f).writerow(Sample.__dataclass_fields__)
         print(" ".join(f"{name:>10}" for name in Sample.__dataclass_fields__))
-        sampler = asyncio.create_task(sample_every(args.interval, executor, done, samples, writer))
+        sampler = asyncio.create_task(sample_every(args.interval, executor, done, samples, f))
         try:
             with tempfile.TemporaryDirectory() as out:
                 result = await aevaluate(
@@ -153,13 +157,21 @@ def main() -> None:
     parser.add_argument("--recycle-episodes", type=int, default=None, help="default: the env's registered hint")
     parser.add_argument("--csv", type=Path, default=Path("soak.csv"))
     parser.add_argument("--png", type=Path, default=Path("soak.png"))
+    parser.add_argument("--from-csv", type=Path, default=None, help="only summarize and plot this earlier curve")
     args = parser.parse_args()
 
-    samples, summary = asyncio.run(soak(args))
-    print(
-        f"\n{summary['episodes']} episodes, {summary['errors']} errors, success {summary['success_rate']:.1%}, "
-        f"{summary['episodes_per_s']:.3f} episodes/s, {summary['recycled']} recycles, {summary['restarts']} restarts"
-    )
+    if args.from_csv is not None:
+        with args.from_csv.open() as f:
+            samples = [Sample(*(float(v) for v in row.values())) for row in csv.DictReader(f)]
+        episodes = int(samples[-1].episodes) if samples else 0
+    else:
+        samples, summary = asyncio.run(soak(args))
+        episodes = summary["episodes"]
+        print(
+            f"\n{episodes} episodes, {summary['errors']} errors, success {summary['success_rate']:.1%}, "
+            f"{summary['episodes_per_s']:.3f} episodes/s, {summary['recycled']} recycles, "
+            f"{summary['restarts']} restarts"
+        )
     if len(samples) >= 4:
         half = len(samples) // 2
         first, second = samples[1:half], samples[half:]  # the first sample includes worker start-up
@@ -169,9 +181,10 @@ def main() -> None:
 
         for name in ("runner_mb", "workers_mb", "episodes_per_s"):
             a, b = mean([getattr(s, name) for s in first]), mean([getattr(s, name) for s in second])
-            print(f"{name:>15}: first half {a:9.2f}, second half {b:9.2f} ({(b - a) / a:+.1%})")
-    plot(samples, args.png, f"ALFWorld train, expert, {args.workers} workers: {summary['episodes']} games")
-    print(f"curve: {args.csv}, plot: {args.png}")
+            change = f" ({(b - a) / a:+.1%})" if a else ""
+            print(f"{name:>15}: first half {a:9.2f}, second half {b:9.2f}{change}")
+    plot(samples, args.png, f"ALFWorld train, expert, {args.workers} workers: {episodes} games")
+    print(f"curve: {args.from_csv or args.csv}, plot: {args.png}")
 
 
 if __name__ == "__main__":
