@@ -83,7 +83,10 @@ class EpisodeStore:
         Raises:
             OutputError: the line could not be written; the file is cut back to its previous end.
         """
-        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        try:
+            line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (an LLM's "\ud800" escape, say): \u escapes keep it
+            line = (json.dumps(record, default=str) + "\n").encode("ascii")
         path = self.folder / EPISODES_FILE
         try:
             with path.open("ab", buffering=0) as f:

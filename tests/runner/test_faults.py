@@ -200,3 +200,23 @@ def test_a_full_output_disk_stops_the_run_clearly_and_resumes(tmp_path, source, 
     assert records[: len(saved)] == saved
     assert len(records) == len(set(keys(records))) == 100 and all(r["won"] for r in records)
     assert json.loads((out / "summary.json").read_text())["episodes"] == 100
+
+
+def test_records_keep_hostile_text_and_resume(tmp_path):
+    """A lone surrogate or NUL in an action or reply (a JSON-decoded LLM answer can hold one) is recorded as is."""
+    from agentgym.agent import AgentStep, ExpertAgent
+
+    class Hostile(ExpertAgent):
+        async def act(self, observation, info):
+            if info["step"] == 0:
+                return AgentStep(action="\ud800 \x00 \u202e", response="\udfff")
+            return await super().act(observation, info)
+
+    result = evaluate("game24", Hostile, limit=2, workers=1, out=tmp_path, progress=False)
+    assert result.summary["errors"] == 0 and result.summary["success_rate"] == 1.0
+    for record in lines(tmp_path):
+        actions = [step.get("action") for step in record["steps"]]
+        assert "\ud800 \x00 \u202e" in actions and any(step.get("response") == "\udfff" for step in record["steps"])
+    seen = []
+    evaluate("game24", Hostile, limit=2, workers=1, out=tmp_path, progress=False, on_episode=seen.append)
+    assert seen == []  # both records were read back
