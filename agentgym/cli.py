@@ -9,10 +9,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from agentgym import data
-from agentgym.error import Error
+from agentgym.error import Error, OutputError, PolicyUnavailable
 
 app = typer.Typer(help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Benchmark data: where it is looked for, and downloads.", no_args_is_help=True)
@@ -110,6 +111,9 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="Replace a different run found in --out.")] = False,
     seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
     agent_arg: Annotated[list[str] | None, typer.Option(help="Agent setting KEY=VALUE (repeatable).")] = None,
+    policy_arg: Annotated[
+        list[str] | None, typer.Option(help="Policy setting KEY=VALUE (repeatable), e.g. retry_timeout_s=60.")
+    ] = None,
     env_arg: Annotated[list[str] | None, typer.Option(help="gymnasium.make argument KEY=VALUE (repeatable).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     debug: Annotated[bool, typer.Option(help="Raise agent/policy errors instead of recording them.")] = False,
@@ -161,10 +165,15 @@ def run(
             out=out,
             overwrite=overwrite,
             seed=seed,
+            policy_kwargs=parse_settings(policy_arg),
             progress=progress,
             debug=debug,
             **settings,
         )
+    except (PolicyUnavailable, OutputError) as e:
+        console().print(f"[red]error:[/red] {escape(str(e))}")
+        console().print(f"the run stopped; its finished episodes are in {out}: run the same command again to resume")
+        raise typer.Exit(1) from e
     except (Error, ValueError, KeyError, TypeError) as e:
         console().print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e

@@ -49,5 +49,13 @@ class PolicyError(Error):
     """A policy (LLM backend) could not produce completions."""
 
 
+class PolicyUnavailable(PolicyError):
+    """The LLM server could not be reached (or kept failing) past the retry budget: the runner stops the run."""
+
+
+class OutputError(Error, OSError):
+    """A run's output could not be written (a full disk, a read-only folder); finished records are intact."""
+
+
 class RunConfigMismatch(Error):
     """An output folder holds a run with another configuration than the one asked to resume."""

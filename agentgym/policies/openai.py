@@ -3,9 +3,12 @@
 Requests go to ``{base_url}/chat/completions`` (and ``{base_url}/embeddings``) over one ``httpx.AsyncClient``
 per event loop, at most ``concurrency`` at a time, so that many episodes' requests reach the server together
 and its own batching does the work. Timeouts, connection errors, 429 and 5xx answers are retried with
-exponential backoff (a ``Retry-After`` header is honoured); other errors raise :class:`PolicyError` with the
-server's message. The API key comes from the environment (``OPENAI_API_KEY`` unless ``api_key_env`` names
-another variable); local servers need none.
+exponential backoff (a ``Retry-After`` header is honoured) until ``max_retries`` retries or ``retry_timeout_s``
+seconds have passed, whichever comes first: a server that is restarted within that time is simply waited for;
+one that stays away raises :class:`~agentgym.error.PolicyUnavailable`, on which the runner stops the run (every
+finished episode is saved; re-running resumes). Other errors raise :class:`PolicyError` with the server's
+message. The API key comes from the environment (``OPENAI_API_KEY`` unless ``api_key_env`` names another
+variable); local servers need none.
 
 ``--policy openai:MODEL@URL`` (``URL`` with or without the trailing ``/v1``); without ``@URL`` the
 ``OPENAI_BASE_URL`` variable, else ``https://api.openai.com/v1``. Install: ``pip install 'agentgym[openai]'``.
@@ -21,7 +24,17 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from agentgym.error import DependencyNotInstalled, PolicyError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    RetryError,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from agentgym.error import DependencyNotInstalled, PolicyError, PolicyUnavailable
 from agentgym.policies.base import Completion, Policy, Request
 
 log = logging.getLogger(__name__)
@@ -68,7 +81,9 @@ class OpenAIPolicy(Policy):
         api_key_env: the variable holding the key.
         concurrency: requests in flight at most.
         timeout_s: seconds per HTTP request before it counts as timed out (and is retried).
-        max_retries: retries per request after the first try.
+        max_retries: retries per request after the first try (``None``: as many as ``retry_timeout_s`` allows).
+        retry_timeout_s: seconds after a request's first try beyond which it is no longer retried (a server
+            that stays down this long raises :class:`~agentgym.error.PolicyUnavailable`).
         embedding_model: model for :meth:`embed` (default: ``model``).
         extra_body: fields added to every chat request (server-specific options).
     """
@@ -84,16 +99,18 @@ class OpenAIPolicy(Policy):
         api_key_env: str = "OPENAI_API_KEY",
         concurrency: int = 32,
         timeout_s: float = 300.0,
-        max_retries: int = 6,
+        max_retries: int | None = None,
+        retry_timeout_s: float = 600.0,
         embedding_model: str | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> None:
         """Validate the configuration; no connection is made until the first request."""
         if not model:
             raise ValueError("an OpenAI-compatible policy needs a model name (openai:MODEL@URL)")
-        if concurrency < 1 or max_retries < 0 or timeout_s <= 0:
+        if concurrency < 1 or (max_retries or 0) < 0 or timeout_s <= 0 or retry_timeout_s < 0:
             raise ValueError(
-                f"need concurrency >= 1, max_retries >= 0, timeout_s > 0; got {concurrency}, {max_retries}, {timeout_s}"
+                "need concurrency >= 1, max_retries >= 0, timeout_s > 0, retry_timeout_s >= 0; "
+                f"got {concurrency}, {max_retries}, {timeout_s}, {retry_timeout_s}"
             )
         _import_httpx()
         self.model = model
@@ -104,6 +121,7 @@ class OpenAIPolicy(Policy):
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_retries = max_retries
+        self.retry_timeout_s = retry_timeout_s
         self.embedding_model = embedding_model or model
         self.extra_body = dict(extra_body or {})
         self._client: Any = None
@@ -187,23 +205,39 @@ class OpenAIPolicy(Policy):
         )
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST ``payload`` with retries on timeouts, connection errors, 429 and 5xx."""
+        """POST ``payload``, retrying timeouts, connection errors, 429 and 5xx with exponential backoff.
+
+        Raises:
+            PolicyUnavailable: the server still failed when the retries or ``retry_timeout_s`` ran out.
+            PolicyError: the server answered a client error (4xx other than 429) or something unreadable.
+        """
         httpx = _import_httpx()
         client, semaphore = self._session()
         url = self.base_url + path
-        delay = 0.5
-        for attempt in range(self.max_retries + 1):
-            try:
-                async with semaphore:
-                    response = await client.post(url, json=payload)
-                return self._parse(response)
-            except (httpx.TimeoutException, httpx.TransportError, RetryableError) as e:
-                if attempt == self.max_retries:
-                    raise PolicyError(f"{url} failed after {attempt + 1} tries: {e!r}") from e
-                wait = min(getattr(e, "retry_after", None) or delay, 30.0)
-                log.warning("%s: %r; retry %d/%d in %.1fs", url, e, attempt + 1, self.max_retries, wait)
-                await asyncio.sleep(wait)
-                delay = min(delay * 2, 30.0)
+        stop = stop_after_delay(self.retry_timeout_s)
+        if self.max_retries is not None:
+            stop = stop | stop_after_attempt(self.max_retries + 1)
+        retrying = AsyncRetrying(
+            stop=stop,
+            wait=_backoff,
+            retry=retry_if_exception_type((httpx.TimeoutException, httpx.TransportError, RetryableError)),
+            before_sleep=lambda state: log.warning(
+                "%s: %r; retry %d in %.1fs", url, state.outcome.exception(), state.attempt_number, state.upcoming_sleep
+            ),
+        )
+        start = time.monotonic()
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    async with semaphore:
+                        response = await client.post(url, json=payload)
+                    return self._parse(response)
+        except RetryError as e:
+            state = e.last_attempt
+            raise PolicyUnavailable(
+                f"{url} failed after {state.attempt_number} tries in {time.monotonic() - start:.0f} s "
+                f"(retry_timeout_s={self.retry_timeout_s:g}): {state.exception()!r}"
+            ) from state.exception()
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _parse(self, response: Any) -> dict[str, Any]:
@@ -247,6 +281,16 @@ class OpenAIPolicy(Policy):
             if self._client is not None and self._loop is asyncio.get_running_loop():
                 await self._client.aclose()
                 self._client = self._loop = self._semaphore = None
+
+
+_exponential = wait_exponential(multiplier=0.5, max=30.0)
+
+
+def _backoff(state: RetryCallState) -> float:
+    """Seconds before the next try: the server's ``Retry-After`` if it sent one, else 0.5 s doubling up to 30 s."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    retry_after = getattr(error, "retry_after", None)
+    return min(retry_after, 30.0) if retry_after else _exponential(state)
 
 
 def _pooled(embedding: list[Any]) -> list[float]:

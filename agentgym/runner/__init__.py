@@ -2,6 +2,23 @@
 
 ``evaluate``/``aevaluate`` are the Python API; executors (``LocalExecutor``, ``InProcessExecutor``) decide
 where envs run; ``EpisodeStore`` is a run's output folder.
+
+What a fault costs (``tests/runner/test_faults.py`` produces each one with real processes):
+
+- An env worker that dies (SIGKILL, a segfault) or exceeds ``timeout_s`` on a call is killed with its whole
+  process group and restarted; its episode is played again from the start, up to ``max_retries`` times, and
+  recorded once (``attempts`` counts the tries). A simulator that dies under a worker (ScienceWorld's JVM,
+  WebShop's Chromium) makes the env raise, which is handled the same way.
+- An env that keeps failing, an agent bug, or a policy error the server meant (HTTP 4xx) ends that episode with
+  an ``error`` record; the run goes on, and a rerun plays error records again.
+- An LLM server that cannot be reached (or answers 5xx/429) is retried with exponential backoff for the
+  policy's ``retry_timeout_s``; if it returns in time, the run simply goes on. If not, ``PolicyUnavailable``
+  stops the run: the episodes in flight are dropped (not recorded), every finished one is on disk.
+- A record that cannot be written (a full disk) raises ``OutputError`` and stops the run; the records file is
+  cut back to its last whole line and ``run.json``/``summary.json`` are replaced atomically.
+- A killed runner leaves at most a half-written last line, which the next run cuts off.
+
+In every case, running the same command again resumes: finished episodes are never played twice.
 """
 
 from agentgym.runner.executor import EnvHandle, Executor, InProcessExecutor, LocalExecutor

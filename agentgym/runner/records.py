@@ -1,18 +1,22 @@
 """A run's output folder: its configuration, its episode records, its summary; reopening it resumes the run.
 
 Files: ``run.json`` (the configuration), ``episodes.jsonl`` (one record per finished episode, appended as it
-finishes) and ``summary.json``. Episodes that have a record are not played again.
+finishes) and ``summary.json``. Episodes that have a record are not played again. A write that fails (a full
+disk) raises :class:`~agentgym.error.OutputError` and leaves every file as it was: a half-written record is cut
+off again, and ``run.json``/``summary.json`` are replaced atomically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentgym.error import RunConfigMismatch
+from agentgym.error import OutputError, RunConfigMismatch
 
 EPISODES_FILE = "episodes.jsonl"
 RUN_FILE = "run.json"
@@ -48,7 +52,10 @@ class EpisodeStore:
     def __post_init__(self) -> None:
         """Open the folder: write or check ``run.json`` and load finished records."""
         self.folder = Path(self.folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot create the output folder {self.folder}: {e.strerror or e}") from e
         run_file, episodes = self.folder / RUN_FILE, self.folder / EPISODES_FILE
         if self.overwrite:
             for name in (RUN_FILE, EPISODES_FILE, SUMMARY_FILE):
@@ -61,7 +68,7 @@ class EpisodeStore:
                     f"{self.folder} holds a run with different {', '.join(changed)}; "
                     "use another output folder, or --overwrite to replace it"
                 )
-        run_file.write_text(json.dumps(self.config, indent=2, default=str))
+        _replace(run_file, json.dumps(self.config, indent=2, default=str))
         for record in read_records(episodes):
             self.records[episode_key(record)] = record
 
@@ -71,18 +78,52 @@ class EpisodeStore:
         return record is not None and record.get("error") is None
 
     def add(self, record: dict[str, Any]) -> None:
-        """Append a record (one JSON line, flushed at once) and remember it."""
-        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
-        with (self.folder / EPISODES_FILE).open("a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
+        """Append a record (one JSON line, written at once) and remember it.
+
+        Raises:
+            OutputError: the line could not be written; the file is cut back to its previous end.
+        """
+        try:
+            line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (an LLM's "\ud800" escape, say): \u escapes keep it
+            line = (json.dumps(record, default=str) + "\n").encode("ascii")
+        path = self.folder / EPISODES_FILE
+        try:
+            with path.open("ab", buffering=0) as f:
+                end = f.seek(0, os.SEEK_END)
+                try:
+                    view = memoryview(line)
+                    while view:
+                        view = view[f.write(view) :]
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        f.truncate(end)
+                    raise
+        except OSError as e:
+            raise OutputError(f"cannot write the episode record to {path}: {e.strerror or e}") from e
         self.records[episode_key(record)] = record
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
-        """Write ``summary.json`` and return its path."""
+        """Write ``summary.json`` (atomically) and return its path.
+
+        Raises:
+            OutputError: it could not be written; a previous summary stays as it was.
+        """
         path = self.folder / SUMMARY_FILE
-        path.write_text(json.dumps(summary, indent=2))
+        _replace(path, json.dumps(summary, indent=2))
         return path
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so that a failed write leaves ``path`` untouched."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
 
 
 def read_records(path: Path) -> Iterable[dict[str, Any]]:

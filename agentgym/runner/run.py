@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium
 
 from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup, resolve_agent
-from agentgym.error import WorkerCrashed
+from agentgym.error import OutputError, PolicyUnavailable, WorkerCrashed
 from agentgym.policies import Policy, make_policy
 from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
@@ -85,6 +85,7 @@ async def aevaluate(
     seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
     agent_kwargs: dict[str, Any] | None = None,
+    policy_kwargs: dict[str, Any] | None = None,
     max_retries: int = 2,
     timeout_s: float = 300.0,
     recycle_episodes: int | None = None,
@@ -117,6 +118,7 @@ async def aevaluate(
         seed: base seed; each episode's seed derives from it and the episode's identity.
         env_kwargs: extra ``gymnasium.make`` arguments.
         agent_kwargs: agent settings.
+        policy_kwargs: policy settings, when ``policy`` is a spec string (``retry_timeout_s=60``, ...).
         max_retries: retries of an episode whose env worker crashed or whose env raised.
         timeout_s: limit on one env call (reset/step); a worker exceeding it is killed, the episode retried.
         recycle_episodes: restart each worker after this many episodes (default: the env's hint).
@@ -130,6 +132,12 @@ async def aevaluate(
         on_episode: called with each finished episode's record.
         progress: show a progress bar.
         debug: re-raise agent and policy errors instead of recording them.
+
+    Raises:
+        PolicyUnavailable: the LLM server stayed unreachable past the policy's retry budget. The run stops;
+            finished episodes are saved, the ones in flight are not recorded, and re-running resumes.
+        OutputError: a record could not be written (a full disk). The run stops; ``out`` holds every record
+            written before, intact.
     """
     if trials > 1 and episodes_per_task > 1:
         raise ValueError("use either trials (sequential retries of a task) or episodes_per_task, not both")
@@ -139,7 +147,7 @@ async def aevaluate(
     env_config = EnvConfig(env_id, dict(env_kwargs or {}), max_episode_steps=cap)
     facts = _env_facts(env_config, split, task_ids, limit)
     ids, split_name = facts.task_ids, facts.split
-    policy_obj = make_policy(policy) if isinstance(policy, str) else policy
+    policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
     agent_cls = resolve_agent(agent)
     history = tuple(read_records(Path(out) / EPISODES_FILE)) if out is not None and not overwrite else ()
     make_agent = agent_cls.factory(
@@ -209,9 +217,13 @@ async def aevaluate(
             if record.get("memory"):
                 memory = [*memory, record["memory"]]
 
+    failed = False
     try:
         with bar:
-            await asyncio.gather(*(run_task(task_id) for task_id in ids))
+            await _all_or_first_error([run_task(task_id) for task_id in ids])
+    except BaseException:
+        failed = True
+        raise
     finally:
         await executor.close()
         if isinstance(policy, str):
@@ -223,8 +235,27 @@ async def aevaluate(
             **summarize(ordered, trials=trials, wall_time_s=time.perf_counter() - started),
         }
         if store is not None:
-            store.write_summary(summary)
+            try:
+                store.write_summary(summary)
+            except OutputError as e:
+                if not failed:
+                    raise
+                logger.error("%s", e)  # the error that stopped the run is the one to report
     return RunResult(summary, ordered, store.folder if store else None)
+
+
+async def _all_or_first_error(coroutines: list[Any]) -> None:
+    """Run ``coroutines`` concurrently; the first one to raise cancels the others, and its error is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()
 
 
 @dataclass(frozen=True)
@@ -283,6 +314,8 @@ class _EpisodePlayer:
             return record
         try:
             carried = await agent.after_episode(record)
+        except PolicyUnavailable:
+            raise
         except Exception as e:
             if self.debug:
                 raise
@@ -310,6 +343,11 @@ class _EpisodePlayer:
             except (WorkerCrashed, RemoteEnvError) as e:
                 broken, failure = True, e
                 logger.warning("episode %s #%d attempt %d failed: %s; retrying", task_id, episode, attempt, e)
+            except PolicyUnavailable:
+                raise  # not the episode's fault: the run stops and the episode is played when it resumes
+            except asyncio.CancelledError:
+                broken = True  # the env may still be busy with the call that was cancelled
+                raise
             except Exception as e:
                 if self.debug:
                     raise

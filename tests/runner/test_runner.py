@@ -104,6 +104,8 @@ def test_a_crashed_worker_is_restarted_and_its_episode_retried(tmp_path):
     assert result.summary["episodes"] == 6 and result.summary["errors"] == 0
     assert result.summary["success_rate"] == 1.0
     assert max(r["attempts"] for r in result.records) == 2
+    keys = [(r["task_id"], r["episode"]) for r in read_records(tmp_path)]
+    assert len(keys) == len(set(keys)) == 6  # the killed episodes are recorded once, after their retry
 
 
 def test_a_hung_worker_times_out_and_its_episode_is_retried(tmp_path, monkeypatch):

@@ -8,7 +8,8 @@ import signal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agentgym.agent import AgentStep, ExpertAgent
+from agentgym.agent import AgentStep, DirectAgent, ExpertAgent
+from agentgym.policies import Request, Sampling
 
 
 def child_pids() -> list[int]:
@@ -52,6 +53,52 @@ class WorkerSignaller(ExpertAgent):
             for pid in child_pids():
                 os.kill(pid, self.signum)
         return await super().act(observation, info)
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids of every descendant of ``pid``, read from /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+class SimulatorKiller(ExpertAgent):
+    """The expert, which SIGKILLs the processes named ``target`` under the env workers at its third step (once)."""
+
+    name = "simulator-killer"
+    target: ClassVar[str] = "java"
+    killed: ClassVar[list[int]] = []
+
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        if info["step"] == 2 and not SimulatorKiller.killed:
+            for pid in descendants(os.getpid()):
+                try:
+                    name = Path(f"/proc/{pid}/comm").read_text().strip()
+                except OSError:
+                    continue
+                if name == self.target:
+                    os.kill(pid, signal.SIGKILL)
+                    SimulatorKiller.killed.append(pid)
+        return await super().act(observation, info)
+
+
+class BriefDirect(DirectAgent):
+    """The direct agent with replies of at most 8 tokens (fast runs on a CPU model server)."""
+
+    name = "brief-direct"
+
+    def request(self, content: str, *, sampling: Sampling | None = None) -> Request:
+        return super().request(content, sampling=sampling or Sampling(max_tokens=8))
 
 
 class LearnsFromMemory(ExpertAgent):
