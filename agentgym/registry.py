@@ -65,8 +65,8 @@ ENVS: tuple[EnvEntry, ...] = (
         extra="sciworld",
     ),
     # 50 steps: ReAct's and Reflexion's ALFWorld budget. textworld's global memo cache grows ~0.5 MB per
-    # distinct game (envs/alfworld/README.md): 500 episodes keep a worker under ~350 MB; the memory cap
-    # catches the planner's peaks.
+    # distinct game (envs/alfworld/README.md): 500 train episodes keep a worker at ~340 MB in the first half of
+    # the split, ~690 MB in the second (benchmarks/soak.py); the 1 GB cap catches the planner's peaks.
     EnvEntry(
         "agentgym/ALFWorld-v0",
         "agentgym.envs.alfworld.env:ALFWorldEnv",
