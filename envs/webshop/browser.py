@@ -232,6 +232,14 @@ class WebShopBrowserEnv(TextEnv):
         return self._observe(), self._goal["instruction_text"]
 
     def _act(self, action: str) -> Outcome:
+        from selenium.common.exceptions import WebDriverException
+
+        try:
+            return self._play(action)
+        except WebDriverException as e:  # Chromium or chromedriver died or hung: the runner rebuilds the env
+            raise EnvCrashed(f"the browser stopped answering ({type(e).__name__}: {e.msg})") from e
+
+    def _play(self, action: str) -> Outcome:
         from selenium.webdriver.common.by import By
 
         name, arg = parse_action(action)
