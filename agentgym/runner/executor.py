@@ -61,15 +61,15 @@ class _WorkerHandle(EnvHandle):
         return await self.worker.call(method, **kwargs)
 
 
-class LocalExecutor(Executor):
-    """``workers`` env processes on this machine.
+class PoolExecutor(Executor):
+    """Base of the executors that keep ``workers`` reusable envs, started lazily in free slots.
 
     Args:
-        config: how each worker builds its env.
-        workers: number of processes (= episodes in flight).
-        recycle_episodes: restart a worker after this many episodes (``None``: never).
-        recycle_memory_mb: restart a worker whose resident memory exceeds this after an episode.
-        timeout_s: per-call limit; a worker that exceeds it is killed (the episode is retried).
+        config: how each env is built.
+        workers: number of envs (= episodes in flight).
+        recycle_episodes: replace an env after this many episodes (``None``: never).
+        recycle_memory_mb: replace an env whose process exceeds this resident memory after an episode.
+        timeout_s: per-call limit; an env that exceeds it is killed (the episode is retried).
     """
 
     def __init__(
@@ -81,7 +81,7 @@ class LocalExecutor(Executor):
         recycle_memory_mb: float | None = None,
         timeout_s: float = 300.0,
     ) -> None:
-        """Set up the pool; processes start lazily, in parallel, as episodes need them."""
+        """Set up the pool; envs start lazily, in parallel, as episodes need them."""
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.capacity = workers
@@ -89,17 +89,26 @@ class LocalExecutor(Executor):
         self.recycle_memory_mb = recycle_memory_mb
         self._config = config
         self._timeout_s = timeout_s
-        self._idle: asyncio.Queue[_WorkerHandle | None] | None = None
-        self._all: list[_WorkerHandle] = []
+        self._idle: asyncio.Queue[Any] | None = None
         self.restarts = 0
         self.recycled = 0
 
-    def _queue(self) -> asyncio.Queue[_WorkerHandle | None]:
+    def _queue(self) -> asyncio.Queue[Any]:
+        """Idle handles, and ``None`` for each slot whose env has not started yet."""
         if self._idle is None:  # created inside the running loop
             self._idle = asyncio.Queue()
             for _ in range(self.capacity):
-                self._idle.put_nowait(None)  # a slot whose worker has not started yet
+                self._idle.put_nowait(None)
         return self._idle
+
+
+class LocalExecutor(PoolExecutor):
+    """``workers`` env processes on this machine (arguments: see :class:`PoolExecutor`)."""
+
+    def __init__(self, config: EnvConfig, workers: int, **settings: Any) -> None:
+        """Set up the pool; processes start lazily, in parallel, as episodes need them."""
+        super().__init__(config, workers, **settings)
+        self._all: list[_WorkerHandle] = []
 
     async def acquire(self) -> EnvHandle:
         """Return an idle worker, starting one in a free slot if needed."""

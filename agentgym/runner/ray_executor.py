@@ -31,7 +31,7 @@ import traceback
 from typing import Any
 
 from agentgym.error import DependencyNotInstalled, Error, WorkerCrashed
-from agentgym.runner.executor import EnvHandle, Executor
+from agentgym.runner.executor import EnvHandle, PoolExecutor
 from agentgym.runner.worker import START_TIMEOUT_S, EnvConfig, RemoteEnvError
 
 logger = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class _ActorHandle(EnvHandle):
         return payload
 
 
-class RayExecutor(Executor):
+class RayExecutor(PoolExecutor):
     """``workers`` env actors on a Ray cluster.
 
     Args:
@@ -199,13 +199,13 @@ class RayExecutor(Executor):
         runtime_env: dict[str, Any] | None = None,
     ) -> None:
         """Connect to the cluster; actors start lazily, as episodes need them."""
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
-        self.capacity = workers
-        self.recycle_episodes = recycle_episodes
-        self.recycle_memory_mb = recycle_memory_mb
-        self._config = config
-        self._timeout_s = timeout_s
+        super().__init__(
+            config,
+            workers,
+            recycle_episodes=recycle_episodes,
+            recycle_memory_mb=recycle_memory_mb,
+            timeout_s=timeout_s,
+        )
         self._owns_ray = connect(address)
         ray = _import_ray()
         env_vars = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
@@ -218,17 +218,7 @@ class RayExecutor(Executor):
             options["memory"] = int(memory_mb * 2**20)
         self._actor_class = ray.remote(EnvActor).options(**options)
         self._failures = (ray.exceptions.RayError,)
-        self._idle: asyncio.Queue[_ActorHandle | None] | None = None
         self._live: set[_ActorHandle] = set()
-        self.restarts = 0
-        self.recycled = 0
-
-    def _queue(self) -> asyncio.Queue[_ActorHandle | None]:
-        if self._idle is None:  # created inside the running loop
-            self._idle = asyncio.Queue()
-            for _ in range(self.capacity):
-                self._idle.put_nowait(None)  # a slot whose actor has not started yet
-        return self._idle
 
     async def _guard(self, handle: _ActorHandle, method: str, call: Any, timeout_s: float | None = None) -> Any:
         """Await an actor call; a timeout or a Ray failure kills the actor and raises ``WorkerCrashed``."""
