@@ -185,12 +185,13 @@ def eto(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = ETOSettings(env).with_overrides({**overrides, **parse_settings(set_)})
-        pipeline = Pipeline(settings, out, log=lambda line: console().print(line, highlight=False), progress=progress)
+        pipeline = Pipeline(settings, out, log=lambda line: console().print(line, markup=False, highlight=False), progress=progress)
         checkpoint = pipeline.run()
     except (Error, ValueError, KeyError, TypeError, FileNotFoundError) as e:
         console().print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
-    console().print(f"ETO policy: {checkpoint}\nevaluate it with:\n  {pipeline.eval_command(checkpoint)}")
+    console().print(f"ETO policy: {checkpoint}\nevaluate it with:", markup=False, highlight=False)
+    console().print(f"  {pipeline.eval_command(checkpoint)}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("presets")

@@ -23,8 +23,7 @@ from agentgym.runner import evaluate  # noqa: E402
 ARGS = [
     *("eto", "game24", "--limit", "2", "--max-steps", "2", "--workers", "0", "--no-progress"),
     *("--set", "max_length=256", "--set", 'react={"shots": 0, "max_tokens": 32}'),
-    *("--set", "sft_epochs=1", "--set", "sft_lr=3e-4", "--set", "sft_warmup=0"),
-    *("--set", "dpo_epochs=1", "--set", "dpo_lr=1e-4", "--set", "dpo_warmup=0"),
+    *("--set", "sft_epochs=1", "--set", "sft_warmup=0", "--set", "dpo_epochs=1", "--set", "dpo_warmup=0"),
 ]
 
 
@@ -32,28 +31,61 @@ def _manifest(out: Path, stage: str) -> dict:
     return json.loads((out / stage / "manifest.json").read_text())
 
 
-def _cli(out: Path) -> list[str]:
-    return [sys.executable, "-m", "agentgym.cli", *ARGS, "--out", str(out)]
+def _cli(out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "agentgym.cli", *ARGS, *extra, "--out", str(out)]
+
+
+def tiny_model(folder: Path) -> Path:
+    """A randomly initialised one-layer Llama with SmolLM2's tokenizer and chat template: trains in seconds."""
+    import torch
+    import transformers
+
+    from agentgym.baselines.eto.pipeline import resolve_base_model
+
+    base = resolve_base_model(None)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(base)
+    reference = transformers.AutoConfig.from_pretrained(base)
+    config = transformers.LlamaConfig(
+        vocab_size=reference.vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=reference.bos_token_id,
+        eos_token_id=reference.eos_token_id,
+        pad_token_id=reference.pad_token_id,
+    )
+    torch.manual_seed(0)
+    transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    transformers.GenerationConfig.from_pretrained(base).save_pretrained(folder)
+    return folder
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[Path, str]:
-    """An ETO run killed (SIGKILL) during SFT, then run again to the end."""
-    out = tmp_path_factory.mktemp("eto") / "run"
-    first = subprocess.Popen(_cli(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    """An ETO run of a tiny model killed (SIGKILL) during SFT, then run again to the end."""
+    root = tmp_path_factory.mktemp("eto")
+    out = root / "run"
+    extra = ("--base-model", str(tiny_model(root / "tiny")), "--set", "sft_lr=1e-3", "--set", "dpo_lr=1e-3")
+    first = subprocess.Popen(
+        _cli(out, *extra), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 300
     try:
         while not (out / "sft" / "started.json").exists():
             assert first.poll() is None, "the pipeline ended before SFT started"
             assert time.monotonic() < deadline, "SFT did not start within 300 s"
-            time.sleep(0.2)
-        time.sleep(2)  # inside the SFT stage (loading or training)
+            time.sleep(0.1)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     assert not (out / "sft" / "manifest.json").exists()
     expert = _manifest(out, "expert")
-    second = subprocess.run(_cli(out), capture_output=True, text=True, timeout=900)
+    second = subprocess.run(_cli(out, *extra), capture_output=True, text=True, timeout=900)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert _manifest(out, "expert") == expert  # not redone
     return out, second.stdout
@@ -115,3 +147,15 @@ def test_trained_policy_plays_a_test_task_through_the_runner(trained):
     record = result.records[0]
     assert record["error"] is None and record["num_steps"] >= 1
     assert record["policy"]["model"] == checkpoint.name
+
+
+@pytest.mark.slow
+def test_embedded_model_pipeline(tmp_path):
+    """The whole pipeline on the embedded SmolLM2-135M (minutes on 2 CPU cores)."""
+    extra = ("--set", "sft_lr=3e-4", "--set", "dpo_lr=1e-4")
+    done = subprocess.run(_cli(tmp_path / "run", *extra), capture_output=True, text=True, timeout=3600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    sft = _manifest(tmp_path / "run", "sft")
+    assert sft["loss_after"] < sft["loss_before"]
+    dpo = _manifest(tmp_path / "run", "iter-1/dpo")
+    assert dpo.get("skipped") or dpo["loss_after"] < dpo["loss_before"]
