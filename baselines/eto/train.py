@@ -18,6 +18,7 @@ adapters are merged into it first.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -107,16 +108,19 @@ def save_checkpoint(model: Any, tokenizer: Any, target: Path) -> Path:
 
 
 def _common_args(settings: ETOSettings, out: Path, batch: int, examples: int) -> dict[str, Any]:
-    torch, *_ = _imports()
+    torch, transformers, *_ = _imports()
     cuda = torch.cuda.is_available()
     micro = max(1, min(settings.micro_batch, examples))
     dtype = torch_dtype(settings.dtype)
+    # transformers 5.24 renamed gradient checkpointing to activation checkpointing.
+    fields = {f.name for f in dataclasses.fields(transformers.TrainingArguments)}
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
     return {
+        checkpointing: settings.gradient_checkpointing,
         "output_dir": str(out),
         "per_device_train_batch_size": micro,
         "per_device_eval_batch_size": micro,
         "gradient_accumulation_steps": max(1, math.ceil(min(batch, examples) / micro)),
-        "gradient_checkpointing": settings.gradient_checkpointing,
         "bf16": cuda and dtype == torch.bfloat16,
         "use_cpu": not cuda,
         "max_length": settings.max_length,

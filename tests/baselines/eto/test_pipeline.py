@@ -159,3 +159,27 @@ def test_embedded_model_pipeline(tmp_path):
     assert sft["loss_after"] < sft["loss_before"]
     dpo = _manifest(tmp_path / "run", "iter-1/dpo")
     assert dpo.get("skipped") or dpo["loss_after"] < dpo["loss_before"]
+
+
+def test_lora_training_saves_merged_plain_checkpoints(tmp_path):
+    pytest.importorskip("peft")
+    from agentgym.baselines.eto import train
+    from agentgym.baselines.eto.settings import ETOSettings
+
+    turns = [
+        {"from": "system", "value": "Play."},
+        {"from": "human", "value": "Numbers: 4 5 6 10"},
+        {"from": "gpt", "value": "Thought: go.\nAction: 10 - 6 = 4 (left: 4 4 5)"},
+    ]
+    rejected = [{"from": "gpt", "value": "Thought: no.\nAction: look"}]
+    settings = ETOSettings("game24", lora=True, max_length=64, sft_epochs=1, sft_lr=1e-2, sft_warmup=0)
+    settings = settings.with_overrides({"dpo_epochs": 1, "dpo_lr": 1e-2, "dpo_warmup": 0, "lora_r": 4})
+    base = tiny_model(tmp_path / "tiny")
+    sft = train.sft(base, [{"id": "t", "conversations": turns, "reward": 1.0}], settings, tmp_path / "sft")
+    assert sft.steps == 1 and sft.loss_after < sft.loss_before
+    pair = {"id": "t", "prompt": turns[:2], "chosen": turns[2:], "rejected": rejected}
+    dpo = train.dpo(tmp_path / "sft", [pair], settings, 1, tmp_path / "dpo")
+    assert dpo.loss_before == pytest.approx(0.6931, abs=1e-3) and dpo.loss_after < dpo.loss_before
+    for folder in (tmp_path / "sft", tmp_path / "dpo"):
+        assert (folder / "model.safetensors").is_file() and not (folder / "adapter_config.json").exists()
+        assert "lora" not in (folder / "config.json").read_text().lower()
