@@ -1,4 +1,4 @@
-"""One SFT step and one DPO step of the embedded SmolLM2-135M lower the loss on their data."""
+"""One SFT step and one DPO step (slow) of the embedded SmolLM2-135M lower the loss on their data."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ def test_sft_step_lowers_the_loss_and_saves_a_policy(sft_checkpoint):
     assert completion.output_tokens >= 1
 
 
+@pytest.mark.slow  # a minute on 2 busy cores; the default tests run DPO on a tiny model (test_pipeline.py)
 def test_dpo_step_from_the_policy_itself_lowers_the_loss(sft_checkpoint, tmp_path):
     folder, _ = sft_checkpoint
     pair = {"id": "t", "prompt": PROMPT, "chosen": GOOD, "rejected": BAD}
