@@ -133,6 +133,16 @@ def _common_args(settings: ETOSettings, out: Path, batch: int, examples: int) ->
     }
 
 
+def warmup_steps(ratio: float, examples: int, batch: int, epochs: float) -> int:
+    """Warmup steps for ``ratio`` of the run, rounded down.
+
+    transformers rounds a ratio up, so a run of a few optimizer steps would spend its first (or only) step at
+    learning rate 0; at the paper's scale (~150 SFT steps) both give the same few steps.
+    """
+    steps_per_epoch = math.ceil(examples / max(1, min(batch, examples)))
+    return int(ratio * math.ceil(steps_per_epoch * epochs))
+
+
 def _lora(settings: ETOSettings) -> Any:
     if not settings.lora:
         return None
@@ -163,7 +173,7 @@ def sft(model_path: Path, items: list[dict[str, Any]], settings: ETOSettings, ta
             learning_rate=settings.sft_lr,
             num_train_epochs=settings.sft_epochs,
             lr_scheduler_type="cosine",
-            warmup_steps=settings.sft_warmup,
+            warmup_steps=warmup_steps(settings.sft_warmup, len(rows), settings.sft_batch, settings.sft_epochs),
             packing=False,
         )
         trainer = trl.SFTTrainer(
@@ -259,7 +269,7 @@ def dpo(
             learning_rate=settings.dpo_learning_rate(iteration),
             num_train_epochs=settings.dpo_epochs,
             lr_scheduler_type="constant_with_warmup",
-            warmup_steps=settings.dpo_warmup,
+            warmup_steps=warmup_steps(settings.dpo_warmup, len(rows), settings.dpo_batch, settings.dpo_epochs),
             loss_type=["sigmoid"],
             truncation_mode="keep_start",
             remove_unused_columns=False,

@@ -37,3 +37,11 @@ def test_bad_inputs_are_clear_errors(tmp_path):
         Pipeline(ETOSettings("game24", base_model=str(tmp_path)), tmp_path)
     with pytest.raises(ValueError, match="no split"):
         Pipeline(ETOSettings("game24", train_split="dev"), tmp_path)
+
+
+def test_warmup_rounds_down_so_short_runs_train():
+    from agentgym.baselines.eto.train import warmup_steps
+
+    assert warmup_steps(0.03, 3118, 64, 3) == 4  # the paper's ALFWorld SFT: 147 steps
+    assert warmup_steps(0.1, 1000, 32, 3) == 9
+    assert warmup_steps(0.03, 4, 64, 1) == 0  # one step: at the full learning rate
