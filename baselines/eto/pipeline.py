@@ -29,6 +29,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import gymnasium
+from gymnasium.envs.registration import load_env_creator
+
 from agentgym.agent import RunSetup
 from agentgym.baselines.eto.conversations import (
     conversation,
@@ -111,10 +114,12 @@ class Pipeline:
             self.env_id = resolve_env_id(settings.env)
         except KeyError as e:
             raise ValueError(str(e.args[0])) from e
-        env = EnvConfig(self.env_id, dict(settings.env_kwargs or {})).make()
+        spec = gymnasium.spec(self.env_id)
+        env_class = load_env_creator(spec.entry_point) if isinstance(spec.entry_point, str) else spec.entry_point
+        self.env_name = str(getattr(env_class, "env_name", self.env_id))
+        self.settings = settings.resolved(self.env_name)
+        env = EnvConfig(self.env_id, dict(self.settings.env_kwargs or {})).make()
         try:
-            self.env_name = str(getattr(env.unwrapped, "env_name", self.env_id))
-            self.settings = settings.resolved(self.env_name)
             splits = env.unwrapped.tasks.splits
             if self.settings.train_split not in splits:
                 raise ValueError(f"{self.env_id} has no split {self.settings.train_split!r}; splits: {sorted(splits)}")
