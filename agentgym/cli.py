@@ -185,7 +185,8 @@ def eto(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = ETOSettings(env).with_overrides({**overrides, **parse_settings(set_)})
-        pipeline = Pipeline(settings, out, log=lambda line: console().print(line, markup=False, highlight=False), progress=progress)
+        log = lambda line: console().print(line, markup=False, highlight=False)  # noqa: E731
+        pipeline = Pipeline(settings, out, log=log, progress=progress)
         checkpoint = pipeline.run()
     except (Error, ValueError, KeyError, TypeError, FileNotFoundError) as e:
         console().print(f"[red]error:[/red] {e}")
