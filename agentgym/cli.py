@@ -182,10 +182,12 @@ def eto(
 
     chosen = {"base_model": base_model, "iterations": iterations, "limit": limit, "max_steps": max_steps}
     overrides = {k: v for k, v in chosen.items() if v is not None} | {"workers": workers, "lora": lora}
+    def log(line: str) -> None:
+        console().print(line, markup=False, highlight=False)
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = ETOSettings(env).with_overrides({**overrides, **parse_settings(set_)})
-        log = lambda line: console().print(line, markup=False, highlight=False)  # noqa: E731
         pipeline = Pipeline(settings, out, log=log, progress=progress)
         checkpoint = pipeline.run()
     except (Error, ValueError, KeyError, TypeError, FileNotFoundError) as e:
