@@ -182,6 +182,7 @@ def eto(
 
     chosen = {"base_model": base_model, "iterations": iterations, "limit": limit, "max_steps": max_steps}
     overrides = {k: v for k, v in chosen.items() if v is not None} | {"workers": workers, "lora": lora}
+
     def log(line: str) -> None:
         console().print(line, markup=False, highlight=False)
 
