@@ -137,6 +137,14 @@ class ReActAgent(Agent):
             messages.append({"role": "user", "content": f"Observation: {self._cut(turn.observation)}"})
         return messages
 
+    def add_turn(self, thought: str, action: str, observation: str = "") -> None:
+        """Append a turn to the episode's history (the observation is filled in by the next ``act``).
+
+        ETO rebuilds recorded episodes into training conversations this way, so that they are exactly the
+        messages this agent sends.
+        """
+        self.turns.append(_Turn(thought, action, observation))
+
     def _cut(self, text: str) -> str:
         return truncate_text(text, self.max_observation_chars)
 
@@ -156,7 +164,7 @@ class ReActAgent(Agent):
                 action = ACTION_REWRITES[name](action)
             if not self.turns or action != self.turns[-1].action:
                 break
-        self.turns.append(_Turn(thought, action))
+        self.add_turn(thought, action)
         return AgentStep(action, response=completion.text, usage=[c.usage() for c in completions])
 
     async def complete(self, messages: list[Message], *, temperature: float) -> Completion:

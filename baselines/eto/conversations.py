@@ -1,0 +1,152 @@
+r"""ETO's data: episodes as chat conversations, and contrastive trajectory pairs.
+
+Conversations use ETO's (FastChat's) schema, ``{"id", "conversations": [{"from", "value"}, ...]}``, with
+``from`` one of ``system``, ``human``, ``gpt``. The turns are exactly the messages the ReAct agent
+(:class:`~agentgym.baselines.react.ReActAgent`) sends at evaluation: its system message (instruction and
+1-shot demonstration), the task's first observation, then ``Thought: ...\\nAction: ...`` and
+``Observation: ...`` turns, ending with the last action. ETO puts the instruction and the 1-shot example in
+the first human/gpt turns instead; here they are the system message, so a trained policy sees at evaluation
+the very prompt it was trained on.
+
+Pairs are ``{"id", "prompt", "chosen", "rejected"}``: the prompt is the system message and the first
+observation (ETO skips its instruction and example turns the same way), and both sides start and end with a
+``gpt`` turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from agentgym.agent import EpisodeContext
+from agentgym.baselines.prompts import demo_thought
+from agentgym.baselines.react import ReActAgent
+from agentgym.policies import Message
+from agentgym.wrappers.react import parse_react
+
+#: Chat roles and ETO's ``from`` names.
+ROLE_TO_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
+FROM_TO_ROLE = {v: k for k, v in ROLE_TO_FROM.items()}
+
+#: Messages of a conversation that form a pair's prompt: the system message and the first observation.
+PROMPT_MESSAGES = 2
+
+Turn = dict[str, str]
+
+
+def to_turns(messages: Iterable[Message]) -> list[Turn]:
+    """Chat messages as ETO turns (``{"from", "value"}``)."""
+    return [{"from": ROLE_TO_FROM[m["role"]], "value": m["content"]} for m in messages]
+
+
+def to_messages(turns: Iterable[Turn]) -> list[Message]:
+    """ETO turns as chat messages (``{"role", "content"}``)."""
+    return [{"role": FROM_TO_ROLE[t["from"]], "content": t["value"]} for t in turns]
+
+
+async def _no_expert() -> None:
+    return None
+
+
+def episode_steps(record: dict[str, Any], thought: Callable[[dict[str, Any]], str]) -> list[tuple[str, str, str]]:
+    """``(thought, action, next observation)`` per step of a runner record; ``thought(step)`` gives the thought."""
+    steps = record["steps"]
+    following = [s["observation"] for s in steps[1:]] + [record["final_observation"]]
+    return [(thought(step), step["action"], after) for step, after in zip(steps, following, strict=True)]
+
+
+def expert_thought(env_name: str) -> Callable[[dict[str, Any]], str]:
+    """Thoughts for an expert's steps (experts act without one): the demonstrations' rationales."""
+    return lambda step: demo_thought(env_name, step["observation"], step["action"])
+
+
+def policy_thought(step: dict[str, Any]) -> str:
+    """The thought the policy wrote, parsed from its recorded response as the ReAct agent parsed it."""
+    return parse_react(step.get("response") or "")[0]
+
+
+def conversation(agent: ReActAgent, record: dict[str, Any], steps: list[tuple[str, str, str]]) -> list[Message]:
+    """The messages ``agent`` sent during ``record``'s episode, ending with its last reply.
+
+    Args:
+        agent: a ReAct agent made by the same factory (same demonstrations and settings) as at evaluation.
+        record: the runner's episode record (first observation, task id).
+        steps: ``(thought, action, next observation)`` per step.
+    """
+    env_name = agent.env_name or ""
+    context = EpisodeContext(record.get("env_id", ""), env_name, record["task_id"], _no_expert)
+    agent.reset(record["first_observation"], {}, context)
+    for thought, action, observation in steps:
+        agent.add_turn(thought, action, observation)
+    messages = agent.messages()
+    return messages[:-1] if steps else messages  # the observation after the last action is never answered
+
+
+def rounds(turns: list[Turn]) -> int:
+    """The number of ``gpt`` turns."""
+    return sum(t["from"] == "gpt" for t in turns)
+
+
+def cap_rounds(turns: list[Turn], limit: int) -> list[Turn]:
+    """The turns up to and including the ``limit``-th ``gpt`` turn."""
+    seen = 0
+    for index, turn in enumerate(turns):
+        seen += turn["from"] == "gpt"
+        if seen == limit:
+            return turns[: index + 1]
+    return turns
+
+
+def make_pair(
+    expert: dict[str, Any],
+    explored: dict[str, Any],
+    *,
+    truncate_rejected: bool,
+    extra_rounds: int = 5,
+) -> dict[str, Any] | None:
+    """ETO's contrastive pair for one task, or ``None`` for a tie.
+
+    Args:
+        expert: the expert item ``{"id", "conversations", "reward"}``.
+        explored: the explored item, same keys.
+        truncate_rejected: cut the rejected side to the expert's rounds + ``extra_rounds``.
+        extra_rounds: see above.
+
+    Returns:
+        ``{"id", "prompt", "chosen", "rejected", "chosen_reward", "rejected_reward"}``: the better trajectory
+        is chosen (the explored one when it beats the expert).
+    """
+    if explored["reward"] == expert["reward"]:
+        return None
+    better, worse = (expert, explored) if explored["reward"] < expert["reward"] else (explored, expert)
+    prompt = better["conversations"][:PROMPT_MESSAGES]
+    if worse["conversations"][:PROMPT_MESSAGES] != prompt:
+        raise ValueError(f"task {expert['id']}: the expert and explored conversations start differently")
+    chosen = better["conversations"][PROMPT_MESSAGES:]
+    rejected = worse["conversations"][PROMPT_MESSAGES:]
+    if truncate_rejected:
+        rejected = cap_rounds(rejected, rounds(expert["conversations"]) + extra_rounds)
+    if not chosen or not rejected or chosen[-1]["from"] != "gpt" or rejected[-1]["from"] != "gpt":
+        return None  # an episode without a reply (it failed before the first action)
+    return {
+        "id": expert["id"],
+        "prompt": prompt,
+        "chosen": chosen,
+        "rejected": rejected,
+        "chosen_reward": better["reward"],
+        "rejected_reward": worse["reward"],
+    }
+
+
+def make_pairs(
+    expert: list[dict[str, Any]], explored: list[dict[str, Any]], *, truncate_rejected: bool, extra_rounds: int = 5
+) -> list[dict[str, Any]]:
+    """Pairs for every task that has both an expert and an explored trajectory (ties dropped), in expert order."""
+    by_id = {item["id"]: item for item in explored}
+    pairs = []
+    for item in expert:
+        if item["id"] in by_id:
+            pair = make_pair(item, by_id[item["id"]], truncate_rejected=truncate_rejected, extra_rounds=extra_rounds)
+            if pair is not None:
+                pairs.append(pair)
+    return pairs

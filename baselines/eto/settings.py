@@ -1,0 +1,159 @@
+"""ETO's settings in one place: the paper's and its script's defaults, per benchmark, all overridable.
+
+Sources (``shared/specs/baselines.md`` §3): SFT lr 2e-5 (``run_eto.sh``; the paper says 1e-5), batch 64, 3
+epochs, 3% warmup, cosine; DPO batch 32, 3 epochs, ``constant_with_warmup`` (10%), sigmoid loss, β 0.1 / lr 1e-6
+in iteration 1 and β 0.5 / lr 5e-7 after; max length 4096; iterations 2 (WebShop, ScienceWorld) and 1
+(ALFWorld); step caps WebShop 10, ALFWorld 40, ScienceWorld per task (the env applies ETO's per-task caps
+itself); the rejected trajectory is cut to the expert's length + 5 rounds on WebShop and ScienceWorld only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EnvDefaults:
+    """ETO's per-benchmark choices.
+
+    Attributes:
+        train_split: the split whose tasks are imitated and explored.
+        test_split: the split the result is evaluated on (printed in the final hint).
+        iterations: explore-pairs-DPO rounds (paper §4.3).
+        max_steps: step cap of expert and explored episodes (``None``: the env's registered cap).
+        truncate_rejected: cut the rejected trajectory to the expert's length + ``rejected_extra_rounds``.
+        env_kwargs: ``gymnasium.make`` arguments of ETO's setting.
+    """
+
+    train_split: str = "train"
+    test_split: str = "test"
+    iterations: int = 1
+    max_steps: int | None = None
+    truncate_rejected: bool = True
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+#: ETO's setting per benchmark; Game of 24 is not in the paper (one iteration, the env's cap).
+ENV_DEFAULTS: dict[str, EnvDefaults] = {
+    "webshop": EnvDefaults("train", "eto_test", 2, 10, True, {"goals": "human", "catalog": "full"}),
+    "sciworld": EnvDefaults("eto_train", "eto_unseen", 2, None, True),
+    "alfworld": EnvDefaults("train", "valid_unseen", 1, 40, False),
+    "game24": EnvDefaults("train", "test", 1, None, True),
+}
+
+
+@dataclass(frozen=True)
+class ETOSettings:
+    """Everything a pipeline run depends on; ``--set KEY=VALUE`` overrides any field.
+
+    Attributes:
+        env: the benchmark's short name (``alfworld``) or gymnasium id.
+        base_model: a transformers folder or a ``.gguf`` file (default: the embedded SmolLM2-135M).
+        train_split: see :class:`EnvDefaults`; ``None`` takes the env's default.
+        limit: use only the first ``limit`` training tasks (``None``: all).
+        max_steps: step cap of episodes (``None``: the env default above, else the registered cap).
+        iterations: explore-pairs-DPO rounds (``None``: the env default).
+        truncate_rejected: see :class:`EnvDefaults` (``None``: the env default).
+        rejected_extra_rounds: rounds the rejected trajectory may exceed the expert's by.
+        env_kwargs: ``gymnasium.make`` arguments (``None``: the env default).
+        react: ReAct agent settings, the same for exported conversations, exploration and evaluation.
+        workers: env worker processes of the expert and exploration runs.
+        explore_backend: ``embedded`` (CPU, in process) or ``sglang`` (GPU engine) for exploration.
+        dtype: ``auto`` (bf16 on a GPU, fp32 on CPU), ``float32``, ``bfloat16`` or ``float16``; always passed
+            explicitly when loading (ETO issue #7).
+        max_length: tokens per training sequence (longer ones are cut at the end).
+        micro_batch: sequences per forward pass; the rest of a batch is gradient accumulation.
+        gradient_checkpointing: trade compute for memory (7B/8B models).
+        lora: train LoRA adapters (peft) and merge them into each saved checkpoint.
+        lora_r: LoRA rank.
+        lora_alpha: LoRA alpha.
+        lora_dropout: LoRA dropout.
+        sft_lr: SFT learning rate.
+        sft_epochs: SFT epochs.
+        sft_batch: SFT sequences per optimizer step.
+        sft_warmup: SFT warmup ratio (cosine schedule).
+        dpo_beta: DPO β of iteration 1, then of later iterations.
+        dpo_lr: DPO learning rate of iteration 1, then of later iterations.
+        dpo_epochs: DPO epochs per iteration.
+        dpo_batch: pairs per optimizer step.
+        dpo_warmup: DPO warmup ratio (``constant_with_warmup``).
+        seed: training and run seed.
+    """
+
+    env: str
+    base_model: str | None = None
+    train_split: str | None = None
+    limit: int | None = None
+    max_steps: int | None = None
+    iterations: int | None = None
+    truncate_rejected: bool | None = None
+    rejected_extra_rounds: int = 5
+    env_kwargs: dict[str, Any] | None = None
+    react: dict[str, Any] = field(default_factory=dict)
+    workers: int = 1
+    explore_backend: str = "embedded"
+    dtype: str = "auto"
+    max_length: int = 4096
+    micro_batch: int = 1
+    gradient_checkpointing: bool = False
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    sft_lr: float = 2e-5
+    sft_epochs: float = 3.0
+    sft_batch: int = 64
+    sft_warmup: float = 0.03
+    dpo_beta: tuple[float, float] = (0.1, 0.5)
+    dpo_lr: tuple[float, float] = (1e-6, 5e-7)
+    dpo_epochs: float = 3.0
+    dpo_batch: int = 32
+    dpo_warmup: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        """A single number for ``dpo_beta`` or ``dpo_lr`` applies to every iteration."""
+        for key in ("dpo_beta", "dpo_lr"):
+            value = getattr(self, key)
+            pair = (float(value), float(value)) if isinstance(value, int | float) else tuple(map(float, value))
+            if len(pair) != 2:
+                raise ValueError(f"{key} takes one number or two (iteration 1, later iterations), got {value!r}")
+            object.__setattr__(self, key, pair)
+
+    def resolved(self, env_name: str) -> ETOSettings:
+        """These settings with every ``None`` env-dependent field filled from :data:`ENV_DEFAULTS`."""
+        defaults = ENV_DEFAULTS.get(env_name, EnvDefaults())
+        fill = {
+            "train_split": defaults.train_split,
+            "max_steps": defaults.max_steps,
+            "iterations": defaults.iterations,
+            "truncate_rejected": defaults.truncate_rejected,
+            "env_kwargs": dict(defaults.env_kwargs),
+        }
+        return dataclasses.replace(self, **{k: v for k, v in fill.items() if getattr(self, k) is None})
+
+    def beta(self, iteration: int) -> float:
+        """DPO β of ``iteration`` (1-based)."""
+        return self.dpo_beta[0] if iteration == 1 else self.dpo_beta[1]
+
+    def dpo_learning_rate(self, iteration: int) -> float:
+        """DPO learning rate of ``iteration`` (1-based)."""
+        return self.dpo_lr[0] if iteration == 1 else self.dpo_lr[1]
+
+    def with_overrides(self, overrides: dict[str, Any]) -> ETOSettings:
+        """Return a copy with ``overrides`` applied; a single number for ``dpo_beta``/``dpo_lr`` sets both.
+
+        Raises:
+            ValueError: for an unknown key.
+        """
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"unknown ETO settings {unknown}; known: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **overrides)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
