@@ -206,10 +206,14 @@ def eto(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = ETOSettings(env).with_overrides({**overrides, **parse_settings(set_)})
+    except (Error, ValueError, KeyError, TypeError) as e:  # an unknown env or setting, a value of the wrong type
+        console().print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(2) from e
+    try:
         pipeline = Pipeline(settings, out, log=log, progress=progress)
         checkpoint = pipeline.run()
-    except (Error, ValueError, KeyError, TypeError, FileNotFoundError) as e:
-        console().print(f"[red]error:[/red] {e}")
+    except (Error, ValueError, FileNotFoundError) as e:
+        console().print(f"[red]error:[/red] {escape(str(e))}")
         raise typer.Exit(2) from e
     console().print(f"ETO policy: {checkpoint}\nevaluate it with:", markup=False, highlight=False)
     console().print(f"  {pipeline.eval_command(checkpoint)}", markup=False, highlight=False, soft_wrap=True)

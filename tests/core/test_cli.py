@@ -9,7 +9,7 @@ from agentgym.cli import app, parse_settings
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["run"], ["data"], ["data", "download"], ["data", "path"]])
+@pytest.mark.parametrize("command", [[], ["list"], ["run"], ["eto"], ["data"], ["data", "download"], ["data", "path"]])
 def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
@@ -48,11 +48,17 @@ def test_run_default_output_folder_is_named_after_the_run(tmp_path, monkeypatch)
         (["run", "game24", "--policy", "nope"], "unknown policy 'nope'"),
         (["run", "game24", "--split", "dev"], "unknown split 'dev'"),
         (["run", "game24", "--agent-arg", "delay"], "expected KEY=VALUE"),
+        (["run", "game24", "--executor", "nope"], "unknown executor 'nope'"),
         (["data", "download", "nope"], "unknown dataset 'nope'"),
+        (["eto", "chess"], "unknown env 'chess'"),
+        (["eto", "game24", "--set", "nope=1"], "unknown ETO settings"),
+        (["eto", "game24", "--base-model", "/nonexistent"], "does not exist"),
     ],
 )
 def test_bad_input_gets_a_clear_message_not_a_traceback(args, message, tmp_path):
-    result = runner.invoke(app, [*args, "--out", str(tmp_path)] if args[0] == "run" else args, terminal_width=200)
+    result = runner.invoke(
+        app, [*args, "--out", str(tmp_path)] if args[0] in ("run", "eto") else args, terminal_width=200
+    )
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
 
