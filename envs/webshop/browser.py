@@ -26,7 +26,15 @@ from urllib.parse import unquote, urlsplit
 
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.env import check_settings, goal_list, oracle_action, shop_protocol, shop_resources, task_set
+from agentgym.envs.webshop.env import (
+    check_settings,
+    goal_list,
+    oracle_action,
+    page_actions,
+    shop_protocol,
+    shop_resources,
+    task_set,
+)
 from agentgym.envs.webshop.search import TOP_N
 from agentgym.envs.webshop.session import parse_action
 from agentgym.envs.webshop.site import BackgroundSite, parse_keywords, parse_options
@@ -290,9 +298,7 @@ class WebShopBrowserEnv(TextEnv):
         return {"has_search_bar": self._page.has_search_bar, "clickables": list(self._page.clickables)}
 
     def _admissible_actions(self) -> list[str] | None:
-        available = self.available_actions()
-        actions = ["search[<query>]"] if available["has_search_bar"] else []
-        return actions + [f"click[{c}]" for c in available["clickables"] if c != "search"]
+        return page_actions(self.available_actions())
 
     def _extra_info(self) -> dict[str, Any]:
         return {"available_actions": self.available_actions()}

@@ -47,6 +47,12 @@ def goal_list(catalog: str, kind: str) -> list[dict[str, Any]]:
     return load_catalog(catalog).goals(kind)
 
 
+def page_actions(available: Mapping[str, Any]) -> list[str]:
+    """The actions a page allows, from its ``available_actions`` (``search[<query>]`` stands for any search)."""
+    actions = ["search[<query>]"] if available["has_search_bar"] else []
+    return actions + [f"click[{c}]" for c in available["clickables"] if c != "search"]
+
+
 def check_settings(observation_mode: str, modes: tuple[str, ...], goals: str) -> None:
     """Raise ``ValueError`` for an observation mode not in ``modes`` or an unknown goal kind."""
     if observation_mode not in modes:
@@ -168,9 +174,7 @@ class WebShopEnv(TextEnv):
         return {"has_search_bar": parsed.has_search_bar, "clickables": list(parsed.clickables)}
 
     def _admissible_actions(self) -> list[str] | None:
-        available = self.available_actions()
-        actions = ["search[<query>]"] if available["has_search_bar"] else []
-        return actions + [f"click[{c}]" for c in available["clickables"] if c != "search"]
+        return page_actions(self.available_actions())
 
     def _extra_info(self) -> dict[str, Any]:
         return {"available_actions": self.available_actions()}
