@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 
 class Error(Exception):
     """Root of every agentgym exception."""
@@ -16,6 +19,22 @@ class DependencyNotInstalled(Error, ImportError):
         super().__init__(f"{package} is not installed: run `{command}`")
         self.package = package
         self.extra = extra
+
+
+def import_optional(module: str, extra: str, *, package: str | None = None) -> ModuleType:
+    """Import an optional dependency, or raise :class:`DependencyNotInstalled` naming the extra that installs it.
+
+    Example:
+        >>> import_optional("json", "test").__name__
+        'json'
+        >>> import_optional("nltk_not_here.stem", "webshop")
+        Traceback (most recent call last):
+        agentgym.error.DependencyNotInstalled: nltk_not_here is not installed: run `pip install 'agentgym[webshop]'`
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise DependencyNotInstalled(package or module.partition(".")[0], extra) from e
 
 
 class DataNotFound(Error, FileNotFoundError):

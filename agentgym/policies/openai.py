@@ -34,7 +34,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from agentgym.error import DependencyNotInstalled, PolicyError, PolicyUnavailable
+from agentgym.error import PolicyError, PolicyUnavailable, import_optional
 from agentgym.policies.base import Completion, Policy, Request
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,7 @@ class RetryableError(PolicyError):
 
 
 def _import_httpx() -> Any:
-    try:
-        import httpx
-    except ImportError as e:
-        raise DependencyNotInstalled("httpx", "openai") from e
-    return httpx
+    return import_optional("httpx", "openai")
 
 
 class OpenAIPolicy(Policy):

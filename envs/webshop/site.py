@@ -37,7 +37,7 @@ from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N
 from agentgym.envs.webshop.session import purchase_code
 from agentgym.envs.webshop.store import product_price
-from agentgym.error import DependencyNotInstalled
+from agentgym.error import import_optional
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +112,7 @@ def create_app(
     *, catalog: str = "1k", goals: str = "synthetic", show_attrs: bool = False, max_sessions: int = 100_000
 ) -> Any:
     """Return the WebShop Flask app over ``catalog`` and its ``goals`` (see the module docstring)."""
-    try:
-        import flask
-    except ImportError as e:
-        raise DependencyNotInstalled("flask", "webshop") from e
+    flask = import_optional("flask", "webshop")
     store, search_index = shop_resources(catalog)
     sessions = SessionStore(goal_list(catalog, goals), max_sessions)
     app = flask.Flask(__name__, static_folder=str(pages.STATIC_DIR), static_url_path="/static")
