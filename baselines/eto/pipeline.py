@@ -236,11 +236,15 @@ class Pipeline:
         }
 
         def body(folder: Path) -> dict[str, Any]:
-            items = json.loads((self.out / "expert" / expert["data"]).read_text())
+            items = self._data("expert", expert)
             result = train.sft(self.base_model, items, s, folder / "checkpoint-sft")
             return {"checkpoint": "sft/checkpoint-sft", **dataclasses.asdict(result)}
 
         return self._stage("sft", inputs, body)
+
+    def _data(self, stage: str, manifest: dict[str, Any]) -> Any:
+        """The JSON data file a finished stage wrote (its manifest's ``data``)."""
+        return json.loads((self.out / stage / manifest["data"]).read_text())
 
     def explore(self, iteration: int, policy: dict[str, Any], expert: dict[str, Any]) -> dict[str, Any]:
         """Stage 3: the current policy plays the expert's training tasks greedily with the ReAct agent."""
@@ -254,7 +258,7 @@ class Pipeline:
         }
 
         def body(folder: Path) -> dict[str, Any]:
-            task_ids = [item["id"] for item in json.loads((self.out / "expert" / expert["data"]).read_text())]
+            task_ids = [item["id"] for item in self._data("expert", expert)]
             spec = f"{s.explore_backend}:{(self.out / policy['checkpoint']).resolve()}"
             records = self._play(folder, "react", spec, task_ids, s.max_steps)
             agent = self._agent(task_ids)
@@ -288,9 +292,8 @@ class Pipeline:
         }
 
         def body(folder: Path) -> dict[str, Any]:
-            expert_items = json.loads((self.out / "expert" / expert["data"]).read_text())
-            explore_folder = self.out / f"iter-{iteration}" / "explore"
-            explored_items = json.loads((explore_folder / explored["data"]).read_text())
+            expert_items = self._data("expert", expert)
+            explored_items = self._data(f"iter-{iteration}/explore", explored)
             pairs = make_pairs(
                 expert_items,
                 explored_items,
@@ -323,7 +326,7 @@ class Pipeline:
         name = f"iter-{iteration}/dpo"
 
         def body(folder: Path) -> dict[str, Any]:
-            data = json.loads((self.out / f"iter-{iteration}" / "pairs" / pairs["data"]).read_text())
+            data = self._data(f"iter-{iteration}/pairs", pairs)
             if not data:  # the policy scored as the expert everywhere: nothing to contrast
                 return {"checkpoint": policy["checkpoint"], "skipped": "no pairs"}
             target = folder / f"checkpoint-iter-{iteration}"
