@@ -197,6 +197,21 @@ class WebShopBrowserEnv(TextEnv):
             raise EnvCrashed(f"the browser did not load the next page: {e}") from e
         self._read_page()
 
+    def _open_search_page(self) -> None:
+        """Open the session's search page and wait for its search box (a loaded page, not a blank one)."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        try:
+            self._driver.get(f"{self._site_url}/{self._session_id}")
+            WebDriverWait(self._driver, PAGE_TIMEOUT_S).until(
+                expected_conditions.presence_of_element_located((By.ID, "search_input"))
+            )
+        except Exception as e:
+            raise EnvCrashed(f"the browser could not open the WebShop site at {self._site_url}: {e}") from e
+        self._read_page()
+
     def _read_page(self) -> None:
         self._page = pages.parse(self._driver.page_source)
 
@@ -232,11 +247,7 @@ class WebShopBrowserEnv(TextEnv):
             episode = next(_EPISODES)
         self._session_id = f"p{os.getpid()}e{episode}_fixed_{index}"
         self._done = False
-        try:
-            self._driver.get(f"{self._site_url}/{self._session_id}")
-        except Exception as e:
-            raise EnvCrashed(f"the browser could not open the WebShop site at {self._site_url}: {e}") from e
-        self._read_page()
+        self._open_search_page()
         return self._observe(), self._goal["instruction_text"]
 
     def _act(self, action: str) -> Outcome:
@@ -257,8 +268,7 @@ class WebShopBrowserEnv(TextEnv):
             valid = False
         elif name == "search" and arg:
             if not self._page.has_search_bar:
-                self._driver.get(f"{self._site_url}/{self._session_id}")
-                self._read_page()
+                self._open_search_page()
             box = self._driver.find_element(By.ID, "search_input")
             self._driver.execute_script("arguments[0].value = arguments[1];", box, arg)
             self._navigate(box.submit)
