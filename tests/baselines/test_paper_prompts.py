@@ -25,7 +25,7 @@ def prompts_dir(shared_data):
 def test_every_pinned_file_verifies(prompts_dir, name):
     expected = hashlib.sha256((prompts_dir / name).read_bytes()).hexdigest()
     assert paper_prompts.source(name).sha256 == expected
-    assert paper_prompts.path(name) == prompts_dir / name
+    assert paper_prompts.path(name) == (prompts_dir / name).resolve()
 
 
 def test_urls_name_repository_commit_and_path():
