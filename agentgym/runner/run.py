@@ -21,6 +21,7 @@ from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
 from agentgym.runner.executor import EnvHandle, Executor, make_executor
 from agentgym.runner.records import EPISODES_FILE, EpisodeStore, episode_key, read_records, summarize
+from agentgym.runner.seeding import SeededPolicy
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
 from agentgym.wrappers.record import Trajectory
@@ -115,7 +116,8 @@ async def aevaluate(
         out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
             resumed. ``None`` keeps everything in memory.
         overwrite: replace a different run found in ``out`` instead of refusing.
-        seed: base seed; each episode's seed derives from it and the episode's identity.
+        seed: base seed; each episode's seed (its env reset) derives from it and the episode's identity, and each
+            policy request's sampling seed from it, the episode and the step (:mod:`agentgym.runner.seeding`).
         env_kwargs: extra ``gymnasium.make`` arguments.
         agent_kwargs: agent settings.
         policy_kwargs: policy settings, when ``policy`` is a spec string (``retry_timeout_s=60``, ...).
@@ -377,6 +379,7 @@ class _EpisodePlayer:
             self.env_id, info["env_name"], task_id, lambda: env_call("expert_action"), episode, list(memory)
         )
         agent = self.make_agent()
+        agent.policy = policy = SeededPolicy(agent.policy, self.seed, self.env_id, task_id, episode)
         agent.reset(observation, info, context)
         trajectory = Trajectory(observation, task_id=task_id, task=info["task"])
         while not (trajectory.terminated or trajectory.truncated):
@@ -384,6 +387,7 @@ class _EpisodePlayer:
             decision: AgentStep = await agent.act(observation, info)
             agent_s += time.perf_counter() - t
             observation, reward, terminated, truncated, info = await env_call("step", action=decision.action)
+            policy.next_step()
             trajectory.add(
                 decision.action,
                 observation,
