@@ -26,6 +26,10 @@ from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N, SearchIndex
 from agentgym.envs.webshop.store import Catalog, product_price
 
+#: The most characters of a ``search[...]`` query that a search reads (real queries are under 100): the rest is
+#: cut, in both envs and on the site, so that the pages that carry the query in their links stay bounded.
+MAX_QUERY = 1000
+
 
 def parse_action(action: str) -> tuple[str, str | None]:
     """Split ``name[arg]`` as the original's regex does, in linear time; ``(action, None)`` if no match."""
@@ -112,7 +116,7 @@ class ShopSession:
         if arg is not None:
             arg = arg.lower()
         if name == "search" and arg:
-            self._search(arg.split(" "), 1)
+            self._search(arg[:MAX_QUERY].split(" "), 1)
         elif name == "click" and arg is not None and arg != "search" and arg in self.parsed.clickables:
             self._click(arg)
         else:
