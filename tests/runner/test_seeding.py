@@ -12,7 +12,7 @@ from agentgym.runner import episode_seed, evaluate
 from agentgym.runner.seeding import SeededPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMAND = ["game24", "--agent", "direct", "--policy", "random", "--split", "test", "--limit", "6", "--max-steps", "4"]
+COMMAND = ["game24", "--policy", "random", "--split", "test", "--limit", "6", "--max-steps", "4"]
 
 
 def actions(out: Path) -> dict[tuple[str, int], list[str]]:
@@ -29,11 +29,18 @@ def run_cli(out: Path, *args: str) -> dict[tuple[str, int], list[str]]:
 
 
 def test_one_and_two_workers_play_the_same_actions(tmp_path):
-    one = run_cli(tmp_path / "one", "--seed", "7", "--workers", "1")
-    two = run_cli(tmp_path / "two", "--seed", "7", "--workers", "2")
+    one = run_cli(tmp_path / "one", "--agent", "direct", "--seed", "7", "--workers", "1")
+    two = run_cli(tmp_path / "two", "--agent", "direct", "--seed", "7", "--workers", "2")
     assert len(one) == 6 and all(len(steps) == 4 for steps in one.values())
     assert two == one
-    assert run_cli(tmp_path / "other-seed", "--seed", "8", "--workers", "2") != one
+    assert run_cli(tmp_path / "other-seed", "--agent", "direct", "--seed", "8", "--workers", "2") != one
+
+
+def test_an_agent_making_several_calls_per_step_is_reproducible(tmp_path):
+    """Tree-of-Thoughts proposes, values and answers: several requests per step, each with its own seed."""
+    tot = ["--agent", "tot", "--seed", "3"]
+    one = run_cli(tmp_path / "one", *tot, "--workers", "1")
+    assert run_cli(tmp_path / "two", *tot, "--workers", "2") == one
 
 
 def test_the_order_in_which_requests_complete_does_not_matter(tmp_path):
