@@ -183,6 +183,7 @@ AGENTS: dict[str, type[Agent] | str] = {
     "tot": "agentgym.baselines.tot:ToTAgent",
     "rafa": "agentgym.baselines.tot:RAFAAgent",
     "cops": "agentgym.baselines.cops:CoPSAgent",
+    "eto": "agentgym.baselines.eto.agent:EtoAgent",
 }
 
 

@@ -129,7 +129,7 @@ PRESETS: dict[str, Preset] = {
             "eto-webshop",
             "agentgym/WebShop-v0",
             "eto_test",
-            "react",
+            "eto",
             max_steps=10,
             env_kwargs={"goals": "human", "catalog": "full"},
             published=(
@@ -142,7 +142,7 @@ PRESETS: dict[str, Preset] = {
             "eto-sciworld-seen",
             "agentgym/ScienceWorld-v0",
             "eto_seen",
-            "react",
+            "eto",
             max_steps=120,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.738, _ETO_TABLE),
@@ -155,7 +155,7 @@ PRESETS: dict[str, Preset] = {
             "eto-sciworld-unseen",
             "agentgym/ScienceWorld-v0",
             "eto_unseen",
-            "react",
+            "eto",
             max_steps=120,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.650, _ETO_TABLE),
@@ -168,7 +168,7 @@ PRESETS: dict[str, Preset] = {
             "eto-alfworld-seen",
             "agentgym/ALFWorld-v0",
             "valid_seen",
-            "react",
+            "eto",
             max_steps=40,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "success_rate", 0.686, _ETO_TABLE),
@@ -180,7 +180,7 @@ PRESETS: dict[str, Preset] = {
             "eto-alfworld-unseen",
             "agentgym/ALFWorld-v0",
             "valid_unseen",
-            "react",
+            "eto",
             max_steps=40,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "success_rate", 0.724, _ETO_TABLE),
