@@ -9,7 +9,11 @@ Routes (the original's URL shapes, so URL-driven clients such as Reflexion's wor
 - ``/item_page/<session_id>/<asin>/<keywords>/<page>/<options>``: the product with its option radios.
 - ``/item_sub_page/<session_id>/<asin>/<keywords>/<page>/<sub_page>/<options>``: Description, Features,
   Reviews, Attributes.
-- ``/done/<session_id>/<asin>/<options>``: the purchase, scored; the score is in ``#reward pre``.
+- ``/done/<session_id>/<asin>/<options>``: the purchase, scored; the score is in ``#reward pre`` and the
+  reward terms (JSON) in ``#reward_info pre``. A purchase is final: a later ``/done`` for the same session,
+  whatever its product and options, shows the first purchase's page again and scores nothing new (the
+  original scores every ``/done``). The page lists the purchase but leaves the target empty (the original
+  site fills it in, hidden; its text env leaves it empty), so a browser agent cannot read the answer.
 
 ``keywords`` and ``options`` are the original's Python reprs (a list of words, a dict of option name to
 value), read with :func:`ast.literal_eval` after a length check and a type check. Sessions live in memory,
@@ -35,7 +39,6 @@ from agentgym.envs.webshop import pages
 from agentgym.envs.webshop.env import goal_list, shop_resources
 from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N
-from agentgym.envs.webshop.session import purchase_code
 from agentgym.envs.webshop.store import product_price
 from agentgym.error import import_optional
 
@@ -66,7 +69,12 @@ class SessionStore:
                 return state
             if not create:
                 return None
-            state = {"goal": self.goals[self._goal_index(session_id)], "done": False, "reward": None}
+            state = {
+                "goal": self.goals[self._goal_index(session_id)],
+                "done": False,
+                "reward": None,
+                "lock": threading.Lock(),
+            }
             self._sessions[session_id] = state
             while len(self._sessions) > self.max_sessions:
                 self._sessions.popitem(last=False)
@@ -79,6 +87,11 @@ class SessionStore:
         seed = int.from_bytes(hashlib.sha256(session_id.encode()).digest()[:8], "big")
         draw = random.Random(seed).random() * self._cum_weights[-1]
         return next(i for i, w in enumerate(self._cum_weights) if w > draw)
+
+
+def purchase_code(session_id: str) -> str:
+    """Return the done page's code for a session (a sha1 of its id, as the original)."""
+    return hashlib.sha1(session_id.encode()).hexdigest()  # noqa: S324  (an identifier, not security)
 
 
 def _literal(text: str, kind: type) -> Any:
@@ -197,12 +210,17 @@ def create_app(
         state = session_or_404(session_id)
         product = product_or_404(asin)
         chosen = parsed_or_400(parse_options(options))
-        reward, terms = reward_terms(product, state["goal"], product_price(product), chosen)
-        state.update(done=True, reward=reward, terms=terms, asin=asin, options=chosen)
-        return page(
-            "done_page.html", code=purchase_code(session_id), asin=asin, options=chosen, goal=state["goal"],
-            reward=reward, reward_info=terms,
-        )  # fmt: skip
+        with state["lock"]:
+            if not state["done"]:
+                reward, terms = reward_terms(product, state["goal"], product_price(product), chosen)
+                state.update(done=True, reward=reward, terms=terms, asin=asin, options=chosen)
+                state["done_page"] = page(
+                    "done_page.html", code=purchase_code(session_id), asin=asin, options=chosen,
+                    purchased_attrs=product["Attributes"], category=product.get("category"),
+                    query=product.get("query"), product_category=product.get("product_category"), reward=reward,
+                    reward_info=terms,
+                )  # fmt: skip
+        return state["done_page"]
 
     app.extensions["webshop_sessions"] = sessions
     return app

@@ -92,6 +92,25 @@ def test_site_pages_read_as_the_text_env(site, catalog):
     assert pages.simple_text(pages.parse(page)) == obs
 
 
+def test_a_purchase_is_final_and_the_done_page_hides_the_target(site, catalog):
+    goal = catalog.goals("synthetic")[7]
+    reward, _ = shop(site, "fixed_7", goal, catalog)
+    sessions = site.app.extensions["webshop_sessions"]
+    first = dict(sessions.get("fixed_7"))
+    _, page, _ = fetch(site, f"/done/fixed_7/{goal['asin']}/%7B%7D", {})
+    texts = [t.strip() for t, _, _ in pages.parse(page).texts if t.strip()]
+    assert texts[texts.index("Your score (min 0.0, max 1.0)") + 1] == str(reward)
+    other = next(p["asin"] for p in catalog.products() if p["asin"] != goal["asin"])
+    status, again, _ = fetch(site, f"/done/fixed_7/{other}/%7B%7D", {})
+    assert status == 200 and again == page
+    assert sessions.get("fixed_7") == first
+    target = texts[texts.index("Target") : texts.index("Reward")]
+    assert target == ["Target", "asin", "options", "attrs", "price upper", "instuction text", "category"] + [
+        "product category", "query", "Goal", "None",
+    ]  # fmt: skip
+    assert goal["instruction_text"] not in page and "price lower than" not in page
+
+
 @pytest.mark.parametrize(
     "path",
     [
