@@ -105,9 +105,8 @@ def test_a_purchase_is_final_and_the_done_page_hides_the_target(site, catalog):
     assert status == 200 and again == page
     assert sessions.get("fixed_7") == first
     target = texts[texts.index("Target") : texts.index("Reward")]
-    assert target == ["Target", "asin", "options", "attrs", "price upper", "instuction text", "category"] + [
-        "product category", "query", "Goal", "None",
-    ]  # fmt: skip
+    labels = ["asin", "options", "attrs", "price upper", "instuction text", "category", "product category", "query"]
+    assert target == ["Target", *labels, "Goal", "None"]
     assert goal["instruction_text"] not in page and "price lower than" not in page
 
 
