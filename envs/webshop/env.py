@@ -25,12 +25,14 @@ from agentgym.envs.webshop import pages
 from agentgym.envs.webshop.data import catalog_files, eto_lists, load_catalog
 from agentgym.envs.webshop.reward import DEFAULT_SPACY_MODEL, SPACY_MODEL_ENV
 from agentgym.envs.webshop.search import SearchIndex
-from agentgym.envs.webshop.session import ShopSession
+from agentgym.envs.webshop.session import ShopSession, parse_action
 from agentgym.envs.webshop.store import Catalog
 from agentgym.protocol import file_sha256
 from agentgym.tasks import TaskSet
 
-OBSERVATION_MODES = ("text", "text_rich", "html")
+OBSERVATION_MODES = ("text", "text_rich", "html", "react")
+REACT_INVALID = "Invalid action!"
+REACT_THINK = "OK."
 GOAL_KINDS = ("synthetic", "human")
 
 
@@ -92,7 +94,10 @@ class WebShopEnv(TextEnv):
     ``options``.
 
     Args:
-        observation_mode: ``"text"`` (the ``[SEP]`` form, default), ``"text_rich"`` or ``"html"``.
+        observation_mode: ``"text"`` (the ``[SEP]`` form, default), ``"text_rich"``, ``"html"`` or ``"react"``
+            (what ReAct's WebShop client shows: pages as :func:`pages.react_text` renders them,
+            ``You have clicked X.`` after an option click, ``OK.`` for ``think[...]`` (a step that changes
+            nothing), ``Invalid action!`` for an invalid action).
         goals: ``"synthetic"`` (6,910 on the 1k catalog) or ``"human"`` (those whose product is present).
         catalog: ``"1k"`` (default) or ``"full"`` (the 1.18M-product files, when present).
         show_attrs: show the Attributes sub-page (off in the original's default).
@@ -120,6 +125,7 @@ class WebShopEnv(TextEnv):
         self.catalog_name = catalog
         self.show_attrs = show_attrs
         self.session: ShopSession | None = None
+        self._react_query = self._react_asin = ""  # the react mode's client state: last query and product, as typed
 
     # --- TextEnv hooks -------------------------------------------------------------------------------
 
@@ -134,11 +140,19 @@ class WebShopEnv(TextEnv):
         catalog, index = shop_resources(self.catalog_name)
         goal = self.goal(task_id)
         self.session = ShopSession(catalog, index, goal, session_id=task_id, show_attrs=self.show_attrs)
+        self._react_query = self._react_asin = ""
         return self._observe(), goal["instruction_text"]
 
     def _act(self, action: str) -> Outcome:
         session = self.session
+        name, arg = parse_action(action)
+        if self.observation_mode == "react" and name == "think" and arg is not None and not session.done:
+            return Outcome(observation=REACT_THINK)
+        kind = session.parsed.clickables.get(arg.lower(), ("", None))[0] if name == "click" and arg else ""
         valid = session.act(action)
+        if valid and self.observation_mode == "react":
+            self._react_query = arg if name == "search" else self._react_query
+            self._react_asin = arg if kind == "link" else self._react_asin
         extra: dict[str, Any] = {}
         if session.done and valid:
             extra = {
@@ -148,8 +162,14 @@ class WebShopEnv(TextEnv):
             }
         reward = float(session.reward) if session.done and valid else 0.0
         score = float(session.reward or 0.0)
+        if self.observation_mode != "react":
+            observation = self._observe()
+        elif not valid:
+            observation = REACT_INVALID
+        else:
+            observation = f"You have clicked {arg}." if kind == "radio" else self._observe()
         return Outcome(
-            observation=self._observe(),
+            observation=observation,
             reward=reward,
             done=session.done,
             won=session.done and session.reward == 1.0,
@@ -164,7 +184,19 @@ class WebShopEnv(TextEnv):
             return session.html
         if self.observation_mode == "text_rich":
             return pages.rich_text(session.parsed, session.options, session.visited)
+        if self.observation_mode == "react":
+            return pages.react_text(session.parsed, self._react_url(), search_page=session.page_name == "index")
         return pages.simple_text(session.parsed)
+
+    def _react_url(self) -> str:
+        """The path ReAct's client would request for the current page (its option check reads it)."""
+        session = self.session
+        if session.page_name != "item_page":
+            return ""
+        product = session.catalog.get(session.asin)
+        names = {name.lower(): name for name in product["options"]}
+        chosen = {names.get(key, key): value for key, value in session.options.items()}
+        return f"/item_page/{session.session_id}/{self._react_asin}/{self._react_query}/{session.page}/{chosen}"
 
     def available_actions(self) -> dict[str, Any]:
         """Return ``{"has_search_bar": bool, "clickables": [...]}`` as the original's env does."""

@@ -170,7 +170,7 @@ def test_done_page_is_the_original_text_envs(env):
     assert info["reward_terms"]["r_type"] == 1.0
 
 
-@pytest.mark.parametrize("mode", ["text", "text_rich", "html"])
+@pytest.mark.parametrize("mode", ["text", "text_rich", "html", "react"])
 def test_the_last_observation_does_not_show_the_answer(data_present, mode):
     env = WebShopEnv(observation_mode=mode)
     env.reset(options={"index": 6})
