@@ -33,7 +33,7 @@ from agentgym.tasks import TaskSet
 OBSERVATION_MODES = ("text", "text_rich", "html", "react")
 REACT_INVALID = "Invalid action!"
 REACT_THINK = "OK."
-GOAL_KINDS = ("synthetic", "human")
+GOAL_KINDS = ("synthetic", "human", "agentgym")
 
 
 @lru_cache(maxsize=4)
@@ -45,8 +45,17 @@ def shop_resources(catalog: str) -> tuple[Catalog, SearchIndex]:
 
 @lru_cache(maxsize=8)
 def goal_list(catalog: str, kind: str) -> list[dict[str, Any]]:
-    """Return the goals of ``kind`` on ``catalog``, in the original's order."""
-    return load_catalog(catalog).goals(kind)
+    """Return the goals of ``kind`` on ``catalog``, in the original's order (``"agentgym"``: AgentGym's bounds)."""
+    store = load_catalog(catalog)
+    if kind == "agentgym":
+        return goals_module.agentgym_goals(list(store.products()))
+    return store.goals(kind)
+
+
+def task_goal(catalog: str, task_id: str) -> dict[str, Any]:
+    """Return the goal a task id (``<kind>_<goal index>``) names."""
+    kind, index = task_id.rsplit("_", 1)
+    return goal_list(catalog, kind)[int(index)]
 
 
 def page_actions(available: Mapping[str, Any]) -> list[str]:
@@ -76,11 +85,18 @@ def shop_protocol(catalog: str, goals: str, **settings: Any) -> dict[str, Any]:
 
 
 def task_set(catalog: str, kind: str) -> TaskSet:
-    """Return the task ids (``<kind>_<goal index>``) and splits of a goal set."""
+    """Return the task ids (``<kind>_<goal index>``) and splits of a goal set.
+
+    The synthetic set's ``agentgym_test`` split holds AgentGym's goals 0-199 (ids ``agentgym_<i>``, AgentGym's
+    price bounds), which also end its full list.
+    """
     count = len(goal_list(catalog, kind))
     ids = [f"{kind}_{i}" for i in range(count)]
-    splits = goals_module.splits(count, kind, eto_lists())
-    return TaskSet(ids=ids, splits={k: [ids[i] for i in v] for k, v in splits.items()}, default_split="test")
+    splits = {k: [ids[i] for i in v] for k, v in goals_module.splits(count, kind, eto_lists()).items()}
+    if kind == "synthetic":
+        splits["agentgym_test"] = [task_id.replace("synthetic_", "agentgym_") for task_id in splits["agentgym_test"]]
+        ids += splits["agentgym_test"]
+    return TaskSet(ids=ids, splits=splits, default_split="test")
 
 
 class WebShopEnv(TextEnv):
@@ -98,7 +114,8 @@ class WebShopEnv(TextEnv):
             (what ReAct's WebShop client shows: pages as :func:`pages.react_text` renders them,
             ``You have clicked X.`` after an option click, ``OK.`` for ``think[...]`` (a step that changes
             nothing), ``Invalid action!`` for an invalid action).
-        goals: ``"synthetic"`` (6,910 on the 1k catalog) or ``"human"`` (those whose product is present).
+        goals: ``"synthetic"`` (6,910 on the 1k catalog), ``"human"`` (those whose product is present) or
+            ``"agentgym"`` (the synthetic goals with AgentGym's seeded price bounds).
         catalog: ``"1k"`` (default) or ``"full"`` (the 1.18M-product files, when present).
         show_attrs: show the Attributes sub-page (off in the original's default).
         split, admissible_actions, render_mode: see :class:`agentgym.core.TextEnv`.
@@ -134,7 +151,7 @@ class WebShopEnv(TextEnv):
 
     def goal(self, task_id: str) -> dict[str, Any]:
         """Return the goal dict of a task id (the original's keys)."""
-        return goal_list(self.catalog_name, self.goal_kind)[int(task_id.rsplit("_", 1)[1])]
+        return task_goal(self.catalog_name, task_id)
 
     def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
         catalog, index = shop_resources(self.catalog_name)

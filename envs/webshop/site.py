@@ -3,8 +3,9 @@
 Routes (the original's URL shapes, so URL-driven clients such as Reflexion's work unchanged):
 
 - ``/`` redirects to ``/abc``; ``/<session_id>`` is the search page (``POST search_query`` redirects to the
-  results). A session id ``fixed_<i>`` pursues goal ``i``; any other new id gets a goal drawn with the
-  original's weights from a generator seeded by the id (the original draws unseeded).
+  results). A session id ending in ``fixed_<i>`` pursues goal ``i`` (``agentgym_fixed_<i>``: AgentGym's goal
+  ``i``); any other new id gets a goal drawn with the original's weights from a generator seeded by the id
+  (the original draws unseeded).
 - ``/search_results/<session_id>/<keywords>/<page>``: 10 results per page out of the top 50.
 - ``/item_page/<session_id>/<asin>/<keywords>/<page>/<options>``: the product with its option radios.
 - ``/item_sub_page/<session_id>/<asin>/<keywords>/<page>/<sub_page>/<options>``: Description, Features,
@@ -31,6 +32,7 @@ import random
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import partial
 from itertools import accumulate
 from typing import Any
@@ -52,9 +54,15 @@ MAX_QUERY = 1000
 class SessionStore:
     """The goal and purchase state of every session id, bounded and safe across threads."""
 
-    def __init__(self, goals: list[dict[str, Any]], max_sessions: int) -> None:
-        """Keep at most ``max_sessions`` sessions (least recently used dropped first)."""
+    def __init__(
+        self, goals: list[dict[str, Any]], max_sessions: int, agentgym_goals: Callable[[], list[dict[str, Any]]]
+    ) -> None:
+        """Keep at most ``max_sessions`` sessions (least recently used dropped first).
+
+        ``agentgym_goals`` returns AgentGym's goal list, for session ids ending in ``agentgym_fixed_<i>``.
+        """
         self.goals = goals
+        self.agentgym_goals = agentgym_goals
         self.max_sessions = max_sessions
         self._cum_weights = list(accumulate(g["weight"] for g in goals))
         self._sessions: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -70,7 +78,7 @@ class SessionStore:
             if not create:
                 return None
             state = {
-                "goal": self.goals[self._goal_index(session_id)],
+                "goal": self._goal(session_id),
                 "done": False,
                 "reward": None,
                 "lock": threading.Lock(),
@@ -80,13 +88,14 @@ class SessionStore:
                 self._sessions.popitem(last=False)
             return state
 
-    def _goal_index(self, session_id: str) -> int:
-        match = re.fullmatch(r".*fixed_(\d+)", session_id)
-        if match and int(match.group(1)) < len(self.goals):
-            return int(match.group(1))
+    def _goal(self, session_id: str) -> dict[str, Any]:
+        match = re.fullmatch(r".*?(agentgym_)?fixed_(\d+)", session_id)
+        goals = self.agentgym_goals() if match and match.group(1) else self.goals
+        if match and int(match.group(2)) < len(goals):
+            return goals[int(match.group(2))]
         seed = int.from_bytes(hashlib.sha256(session_id.encode()).digest()[:8], "big")
         draw = random.Random(seed).random() * self._cum_weights[-1]
-        return next(i for i, w in enumerate(self._cum_weights) if w > draw)
+        return self.goals[next(i for i, w in enumerate(self._cum_weights) if w > draw)]
 
 
 def purchase_code(session_id: str) -> str:
@@ -127,7 +136,7 @@ def create_app(
     """Return the WebShop Flask app over ``catalog`` and its ``goals`` (see the module docstring)."""
     flask = import_optional("flask", "webshop")
     store, search_index = shop_resources(catalog)
-    sessions = SessionStore(goal_list(catalog, goals), max_sessions)
+    sessions = SessionStore(goal_list(catalog, goals), max_sessions, partial(goal_list, catalog, "agentgym"))
     app = flask.Flask(__name__, static_folder=str(pages.STATIC_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     sub_pages = pages.SUB_PAGES if show_attrs else pages.SUB_PAGES[:3]

@@ -172,3 +172,14 @@ def test_sessions_are_bounded_and_keep_their_goal(data_present):
     assert sessions.get("fixed_4")["goal"] == sessions.goals[4]
     first = sessions.get("random-id", create=True)["goal"]
     assert create_app().extensions["webshop_sessions"].get("random-id", create=True)["goal"] == first
+
+
+def test_agentgym_session_ids_pursue_agentgyms_goals(data_present):
+    from agentgym.envs.webshop.env import goal_list
+    from agentgym.envs.webshop.site import create_app
+
+    agentgym, synthetic = goal_list("1k", "agentgym"), goal_list("1k", "synthetic")
+    i = next(i for i in range(200) if agentgym[i]["price_upper"] != synthetic[i]["price_upper"])
+    sessions = create_app().extensions["webshop_sessions"]
+    assert sessions.get(f"p1e2_agentgym_fixed_{i}", create=True)["goal"] == agentgym[i]
+    assert sessions.get(f"p1e2_synthetic_fixed_{i}", create=True)["goal"] == synthetic[i]
