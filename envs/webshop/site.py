@@ -38,7 +38,7 @@ from itertools import accumulate
 from typing import Any
 
 from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.env import goal_list, shop_resources
+from agentgym.envs.webshop.env import GOAL_KINDS, goal_list, shop_resources
 from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N
 from agentgym.envs.webshop.store import product_price
@@ -135,6 +135,8 @@ def create_app(
 ) -> Any:
     """Return the WebShop Flask app over ``catalog`` and its ``goals`` (see the module docstring)."""
     flask = import_optional("flask", "webshop")
+    if goals not in GOAL_KINDS:
+        raise ValueError(f"goals must be one of {GOAL_KINDS}, got {goals!r}")
     store, search_index = shop_resources(catalog)
     sessions = SessionStore(goal_list(catalog, goals), max_sessions, partial(goal_list, catalog, "agentgym"))
     app = flask.Flask(__name__, static_folder=str(pages.STATIC_DIR), static_url_path="/static")

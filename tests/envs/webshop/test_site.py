@@ -183,3 +183,10 @@ def test_agentgym_session_ids_pursue_agentgyms_goals(data_present):
     sessions = create_app().extensions["webshop_sessions"]
     assert sessions.get(f"p1e2_agentgym_fixed_{i}", create=True)["goal"] == agentgym[i]
     assert sessions.get(f"p1e2_synthetic_fixed_{i}", create=True)["goal"] == synthetic[i]
+
+
+def test_unknown_goal_set_is_refused(data_present):
+    from agentgym.envs.webshop.site import create_app
+
+    with pytest.raises(ValueError, match="goals must be one of"):
+        create_app(goals="nonsense")
