@@ -17,6 +17,7 @@ Templates are autoescaped Jinja; all assets are local (no CDN).
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -225,8 +226,9 @@ def react_text(page: ParsedPage, client_url: str, *, search_page: bool) -> str:
     product links as ``"\n[X] "`` (later ones vanish, and with them the two texts after each); any other text
     as ``"\nX "``, except the first two such texts (the ``Instruction:`` block) on every page but the search
     page. On the done page the whole observation is ``"Your score (min 0.0, max 1.0): <score>"``. The result
-    goes through the client's ``clean_str`` (unicode escapes decoded, then latin-1 bytes read as UTF-8); where
-    that transform fails on a text (a stray backslash), which ends the client's run, the text is kept as is.
+    goes through the client's ``clean_str`` (backslash escapes decoded, then latin-1 bytes read as UTF-8; unknown
+    escapes such as ``N\C`` stay); where that transform fails (``\x`` without hex digits, an escaped character
+    that is not UTF-8 once read back), which ends the client's run, the observation is kept as is.
     """
     texts = [text for text, _, _ in page.texts]
     if REACT_SCORE_LABEL in texts:
@@ -254,7 +256,12 @@ def react_text(page: ParsedPage, client_url: str, *, search_page: bool) -> str:
 
 
 def _react_clean(text: str) -> str:
-    try:
-        return text.encode().decode("unicode-escape").encode("latin1").decode("utf-8")
-    except UnicodeError:
+    """The client's ``clean_str``; the identity on text without a backslash (UTF-8 bytes read back as UTF-8)."""
+    if "\\" not in text:
         return text
+    with warnings.catch_warnings():  # an unknown escape such as "N\\C" (a product title) is kept, with a warning
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return text.encode().decode("unicode-escape").encode("latin1").decode("utf-8")
+        except UnicodeError:
+            return text

@@ -184,3 +184,5 @@ def test_react_mode_keeps_a_page_that_clean_str_cannot_read(data_present):
     assert react_text(page, "", search_page=False) == "\ncaf\u00e9 \\x \n[Go] "
     page = parse("<html><body><p>caf\u00e9 \u2019</p></body></html>")
     assert react_text(page, "", search_page=True) == "\ncaf\u00e9 \u2019 "
+    page = parse("<html><body><p>N\\C Mens Flip Flops \\n</p><p>\\u0041</p></body></html>")
+    assert react_text(page, "", search_page=True) == "\nN\\C Mens Flip Flops \n \nA "  # as clean_str decodes
