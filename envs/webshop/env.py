@@ -9,9 +9,10 @@ Example:
 
 Change logs:
     v0: the original's text env on the 1k catalog with synthetic goals by default (AgentGym, verl-agent);
-    ``goals="human", catalog="full"`` is the paper setting (WebShop, ReAct, Reflexion, ETO). Later in v0 (no
-    reward changed): the done page became the original text env's (no target shown), ``agentgym_test`` became
-    AgentGym's goals with its price bounds (``agentgym_<i>``), and ``observation_mode="react"`` was added.
+    ``goals="human", catalog="full"`` is the paper setting (WebShop, ReAct, Reflexion, ETO). Later in v0 (the
+    tasks and rewards of existing task ids unchanged): the done page became the original text env's (no
+    target shown), ``agentgym_test`` became AgentGym's goals with its price bounds (``agentgym_<i>``), and
+    ``observation_mode="react"`` was added.
 """
 
 from __future__ import annotations
