@@ -21,6 +21,8 @@ import bs4
 from agentgym.envs.webshop.env import WebShopEnv
 from agentgym.envs.webshop.site import BackgroundSite
 
+pytestmark = pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")  # clean_str on "N\\C"
+
 SUB_PAGES = {"Description", "Features", "Reviews", "Attributes"}
 HIDDEN_PARENTS = {"style", "script", "head", "title", "meta", "[document]"}
 SCORE = "Your score (min 0.0, max 1.0)"
@@ -186,3 +188,31 @@ def test_react_mode_keeps_a_page_that_clean_str_cannot_read(data_present):
     assert react_text(page, "", search_page=True) == "\ncaf\u00e9 \u2019 "
     page = parse("<html><body><p>N\\C Mens Flip Flops \\n</p><p>\\u0041</p></body></html>")
     assert react_text(page, "", search_page=True) == "\nN\\C Mens Flip Flops \n \nA "  # as clean_str decodes
+
+
+def _as_displayed(action: str) -> str:
+    """The oracle's action as ReAct's client needs it: ASINs as the page shows them (upper case)."""
+    if action.startswith("click[") and len(action) == 17 and action[6:-1].isalnum() and action[6] == "b":
+        return action.upper().replace("CLICK[", "click[")
+    return action
+
+
+@pytest.mark.parametrize("indices", [range(0, 12), pytest.param(range(12, 100), marks=pytest.mark.slow)])
+def test_oracle_episodes_render_as_reacts_client(site, indices):
+    env = WebShopEnv(observation_mode="react")
+    compared = 0
+    for index in indices:
+        observation, _ = env.reset(options={"split": "test", "index": index})
+        client = NotebookClient(site.url, f"fixed_{index}")
+        assert observation == client.step("reset")
+        for _ in range(15):
+            action = env.expert_action()
+            if action is None or any(c in action for c in "/?#%"):  # not expressible in the client's URLs
+                break
+            action = _as_displayed(action)
+            observation, _, done, _, _ = env.step(action)
+            assert observation == client.step(action), (index, action)
+            compared += 1
+            if done:
+                break
+    assert compared >= 3 * len(indices)
