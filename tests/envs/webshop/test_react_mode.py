@@ -203,7 +203,7 @@ def test_oracle_episodes_render_as_reacts_client(site, indices):
     compared = 0
     for index in indices:
         observation, _ = env.reset(options={"split": "test", "index": index})
-        client = NotebookClient(site.url, f"fixed_{index}")
+        client = NotebookClient(site.url, f"oracle_fixed_{index}")  # a session of its own: purchases are final
         assert observation == client.step("reset")
         for _ in range(15):
             action = env.expert_action()
