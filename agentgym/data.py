@@ -469,7 +469,10 @@ def _fetch_drive(name: str, remote: RemoteFile, out: Any) -> None:
     url = os.environ.get(DRIVE_URL_ENV_VAR, DRIVE_URL).rstrip("/") + remote.url[len(DRIVE_URL) :]
     digest = hashlib.sha256()
     try:
-        gdown.download(url, output=out, quiet=not sys.stderr.isatty(), use_cookies=False, timeout=60, hasher=digest)
+        gdown.download(
+            url, output=out, quiet=not sys.stderr.isatty(), use_cookies=False, timeout=60, hasher=digest,
+            log_messages={"output": f"To: {remote.path} under {data_root()}\n"},
+        )  # fmt: skip
     except (gdown.exceptions.DownloadError, OSError, ValueError) as e:  # requests' errors are OSErrors
         raise DataNotFound(
             f"could not fetch {url} ({type(e).__name__}: {e}). Fetch {Path(remote.path).name} by hand and install "
