@@ -51,7 +51,7 @@ def goal_list(catalog: str, kind: str) -> list[dict[str, Any]]:
     """Return the goals of ``kind`` on ``catalog``, in the original's order (``"agentgym"``: AgentGym's bounds)."""
     store = load_catalog(catalog)
     if kind == "agentgym":
-        return goals_module.agentgym_goals(list(store.products()))
+        return goals_module.agentgym_goals(store.products())  # streamed: the full catalog is never held whole
     return store.goals(kind)
 
 

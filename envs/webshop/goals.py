@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from agentgym.envs.webshop.store import asin_rng, product_price
@@ -60,7 +60,7 @@ def _target_fields(product: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def synthetic_goals(products: Sequence[dict[str, Any]], rng: random.Random | None = None) -> list[dict[str, Any]]:
+def synthetic_goals(products: Iterable[dict[str, Any]], rng: random.Random | None = None) -> list[dict[str, Any]]:
     """Return the synthetic goals of ``products`` (catalog order), shuffled as the original.
 
     Price bounds are drawn per product from ``rng`` in catalog order when it is given, else from a
@@ -96,7 +96,7 @@ def synthetic_goals(products: Sequence[dict[str, Any]], rng: random.Random | Non
     return goals
 
 
-def agentgym_goals(products: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def agentgym_goals(products: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return AgentGym's synthetic goals: the same goals, in the same order, with AgentGym's price bounds.
 
     AgentGym's WebShop (``agentenv-webshop``, its ``web_agent_site/engine/goal.py``) calls
@@ -106,7 +106,7 @@ def agentgym_goals(products: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return synthetic_goals(products, rng=random.Random(AGENTGYM_BOUND_SEED))
 
 
-def human_goals(products: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def human_goals(products: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return the human goals of ``products`` (those with human instructions), shuffled as the original."""
     goals = []
     for product in products:
