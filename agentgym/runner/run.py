@@ -379,11 +379,19 @@ class _EpisodePlayer:
         agent = self.make_agent()
         agent.reset(observation, info, context)
         trajectory = Trajectory(observation, task_id=task_id, task=info["task"])
+        cap = self.config.get("max_steps")
         while not (trajectory.terminated or trajectory.truncated):
             t = time.perf_counter()
             decision: AgentStep = await agent.act(observation, info)
             agent_s += time.perf_counter() - t
-            observation, reward, terminated, truncated, info = await env_call("step", action=decision.action)
+            if decision.observation is None:
+                observation, reward, terminated, truncated, info = await env_call("step", action=decision.action)
+            else:  # answered by the agent: a step of the episode that the env does not see
+                observation, reward, terminated, truncated = decision.observation, 0.0, False, False
+                info = {**info, "invalid_action": False}
+            # The env's TimeLimit counts only the steps it saw; the cap counts every recorded step.
+            at_cap = cap is not None and len(trajectory.steps) + 1 >= cap
+            truncated = truncated or (not terminated and (decision.final or at_cap))
             trajectory.add(
                 decision.action,
                 observation,
@@ -393,6 +401,8 @@ class _EpisodePlayer:
                 info,
                 response=decision.response,
                 usage=decision.usage,
+                answered_by_agent=True if decision.observation is not None else None,
+                ended_by_agent=True if decision.final and not terminated else None,
             )
         record = {
             "env_id": self.env_id,
