@@ -147,3 +147,18 @@ def test_each_envs_card_names_its_data(env_id, tmp_path, shared_data):
     assert card["env_id"] == env_id and card["task_ids_hash"] and card["max_steps"] >= 1
     files = card["env_protocol"]["data_files"]
     assert files and all(len(digest) == 64 for digest in files.values()), card["env_protocol"]
+
+
+def test_report_warns_when_prompts_differ(tmp_path, shared_data):
+    for name in ("a", "b", "c"):
+        agentgym.evaluate("game24", limit=1, workers=0, out=tmp_path / name, progress=False)
+    sources = [{"file": "tot/game24.py", "url": "https://example.org/x", "sha256": "ab" * 32}]
+    for name, card in (("b", {"prompts": "paper", "prompt_files": sources}), ("c", {"prompts": "agentgym"})):
+        config = json.loads((tmp_path / name / "run.json").read_text())
+        config["agent"].update(card)
+        (tmp_path / name / "run.json").write_text(json.dumps(config))
+    runs = [report.load_run(tmp_path / name) for name in ("a", "b", "c")]
+    assert report.warnings(runs) == [f"b used other prompts than a (paper: tot/game24.py {'ab' * 6} vs agentgym)"]
+    assert report.warnings([runs[1], runs[0]]) == [
+        f"a used other prompts than b (agentgym vs paper: tot/game24.py {'ab' * 6})"
+    ]
