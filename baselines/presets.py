@@ -77,10 +77,10 @@ PRESETS: dict[str, Preset] = {
             "reflexion-alfworld",
             "agentgym/ALFWorld-v0",
             "valid_unseen",
-            "reflexion",
+            "reflexion-alfworld",
             max_steps=49,
             trials=11,
-            agent_kwargs={"shots": 2, "rewrites": ["alfworld-put-as-move"]},
+            agent_kwargs={"prompts": "paper", "rewrites": ["alfworld-put-as-move"]},
             published=(
                 Published(
                     "ReAct + Reflexion",
@@ -100,10 +100,10 @@ PRESETS: dict[str, Preset] = {
             "react-alfworld",
             "agentgym/ALFWorld-v0",
             "valid_unseen",
-            "react",
+            "react-alfworld",
             max_steps=49,
             trials=7,
-            agent_kwargs={"shots": 2, "rewrites": ["alfworld-put-as-move"]},
+            agent_kwargs={"prompts": "paper", "rewrites": ["alfworld-put-as-move"]},
             published=(
                 Published("ReAct only", "text-davinci-003", "success_rate", 84 / 134, _REFLEXION_LOG, trial=0),
                 Published("ReAct only", "text-davinci-003", "success_rate", 101 / 134, _REFLEXION_LOG, trial=6),
