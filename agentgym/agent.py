@@ -106,6 +106,8 @@ class Agent(ABC):
 
     #: The agent's name, as ``--agent`` spells it.
     name: ClassVar[str] = "agent"
+    #: In a multi-trial run, play trial t of every task before any trial t+1 (memory shared across tasks).
+    lockstep_trials: ClassVar[bool] = False
 
     def __init__(self, policy: Policy, **settings: Any) -> None:
         """Keep the policy; subclasses declare their settings as keyword arguments."""
@@ -192,6 +194,7 @@ AGENTS: dict[str, type[Agent] | str] = {
     "cops": "agentgym.baselines.cops:CoPSAgent",
     "react-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReActAgent",
     "reflexion-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReflexionAgent",
+    "cops-alfworld": "agentgym.baselines.cops_alfworld:ALFWorldCoPSAgent",
 }
 
 
