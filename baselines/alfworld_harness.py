@@ -126,8 +126,9 @@ class ALFWorldReActAgent(Agent):
     """
 
     name = "react-alfworld"
-    #: The prompt files this agent's paper protocol reads.
+    #: The prompt files this agent's paper protocol reads, and the one of them with the demonstrations.
     prompt_files: ClassVar[tuple[str, ...]] = (DEMOS_FILE,)
+    demos_file: ClassVar[str] = DEMOS_FILE
 
     def __init__(
         self,
@@ -148,7 +149,7 @@ class ALFWorldReActAgent(Agent):
         self.demos = demos or {}
         self.rewrites = tuple(rewrites)
         self.max_tokens = max_tokens
-        self.paper_demos: dict[str, str] = paper_prompts.json_file(DEMOS_FILE) if self.choice.paper else {}
+        self.paper_demos: dict[str, str] = paper_prompts.json_file(self.demos_file) if self.choice.paper else {}
         self.query = ""
         self.history: list[tuple[str, str | None]] = []
 
