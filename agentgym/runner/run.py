@@ -233,6 +233,8 @@ async def aevaluate(
                 elif record.get("memory"):
                     memories[task_id] = [*memories[task_id], record["memory"]]
 
+            if not open_tasks:
+                return
             await _all_or_first_error([attempt(task_id) for task_id in list(open_tasks)])
 
     failed = False

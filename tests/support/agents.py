@@ -125,3 +125,10 @@ class Thinker(ExpertAgent):
         self.steps = getattr(self, "steps", 0) + 1
         final = self.stop_after is not None and self.steps >= self.stop_after
         return AgentStep(action=f"think: step {self.steps}", observation="OK.", final=final)
+
+
+class LearnsInLockstep(LearnsFromMemory):
+    """LearnsFromMemory, with trials played in lockstep (trial t of every task before trial t+1)."""
+
+    name = "learns-in-lockstep"
+    lockstep_trials = True
