@@ -190,6 +190,11 @@ class ALFWorldCoPSAgent(ALFWorldReActAgent):
         block += "".join(f"{experience}\n" for experience in self.experiences)
         return as_turns(block) + EXAMPLES_END
 
+    def first_query(self) -> str:
+        """The prompt's head once the experiences are drawn: base prompt, task header, first observation."""
+        assert self.context is not None
+        return base_query(self.base_prompt(self.context.task_id), self.first_observation, [])
+
     def messages(self) -> list[Message]:
         """The first user message, then the episode's actions and observations as turns."""
         messages: list[Message] = [{"role": "user", "content": history_text(self.query, [])}]
@@ -204,7 +209,7 @@ class ALFWorldCoPSAgent(ALFWorldReActAgent):
         assert self.context is not None
         if not self.query:
             await self._draw_experiences()
-            self.query = base_query(self.base_prompt(self.context.task_id), self.first_observation, [])
+            self.query = self.first_query()
         if self.history:
             self.history[-1] = (self.history[-1][0], process_observation(observation))
         previous = self.history[-1][0] if self.history else ""

@@ -2,8 +2,9 @@
 
     python benchmarks/preset_prompts.py [--tokenizer FOLDER_OR_GGUF] [--prompts paper|agentgym]
 
-For each preset (``react-alfworld``, ``reflexion-alfworld``) and the first ``valid_unseen`` game of each task type,
-the prompt of the first step (trial 0: no memory), and for Reflexion the reflection query after a one-step failure
+For each preset (``react-alfworld``, ``reflexion-alfworld``, ``cops-alfworld``) and the first ``valid_unseen`` game of
+each task type, the prompt of the first step (trial 0: no memory, no experiences; CoPS: its first user message, each
+experience adds the length of a successful episode), and for Reflexion the reflection query after a one-step failure
 (the expert's first action), are counted with a tokenizer (default: the embedded policy's SmolLM2 tokenizer, read
 from its GGUF; the papers' GPT models used OpenAI's tokenizers, which cannot be loaded offline: counts differ by a
 few percent). The agent card printed is the ``agent`` entry of the run's ``run.json``.
@@ -23,11 +24,17 @@ from rich.table import Table
 import agentgym
 from agentgym.agent import EpisodeContext
 from agentgym.baselines.alfworld_harness import ALFWorldReActAgent, ALFWorldReflexionAgent
+from agentgym.baselines.cops_alfworld import ALFWorldCoPSAgent, TrialBank
+from agentgym.baselines.embeddings import make_embedder
 from agentgym.baselines.presets import preset_arguments
 from agentgym.envs.alfworld.games import TASK_TYPES
 from agentgym.policies import make_policy
 
-PRESETS = {"react-alfworld": ALFWorldReActAgent, "reflexion-alfworld": ALFWorldReflexionAgent}
+PRESETS = {
+    "react-alfworld": ALFWorldReActAgent,
+    "reflexion-alfworld": ALFWorldReflexionAgent,
+    "cops-alfworld": ALFWorldCoPSAgent,
+}
 
 
 def load_tokenizer(spec: str | None):
@@ -60,7 +67,12 @@ async def prompts_for(agent_class, settings: dict, env, task_id: str) -> tuple[s
 
     agent = agent_class(make_policy("expert"), **settings)
     agent.reset(observation, {}, EpisodeContext(env.spec.id, "alfworld", task_id, expert))
-    prompt = agent.prompt()
+    if isinstance(agent, ALFWorldCoPSAgent):  # its first message, once the (here empty) bank was drawn from
+        await agent._draw_experiences()
+        agent.query = agent.first_query()
+        prompt = agent.messages()[0]["content"]
+    else:
+        prompt = agent.prompt()
     reflection = None
     if isinstance(agent, ALFWorldReflexionAgent):
         step = await agent.act(observation, {})
@@ -81,6 +93,8 @@ def main() -> None:
         games = first_game_of_each_type(env)
         for name, agent_class in PRESETS.items():
             settings = {**preset_arguments(name)["agent_kwargs"], "prompts": args.prompts}
+            if agent_class is ALFWorldCoPSAgent:  # trial 0: no experiences yet; the embedder is not loaded
+                settings["bank"] = TrialBank(make_embedder("minilm"))
             table = Table("task type", "prompt chars", "prompt tokens", "reflection query tokens", title=name)
             card = None
             for task_type, task_id in games.items():
