@@ -192,6 +192,7 @@ AGENTS: dict[str, type[Agent] | str] = {
     "tot": "agentgym.baselines.tot:ToTAgent",
     "rafa": "agentgym.baselines.tot:RAFAAgent",
     "cops": "agentgym.baselines.cops:CoPSAgent",
+    "eto": "agentgym.baselines.eto.agent:EtoAgent",
     "react-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReActAgent",
     "reflexion-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReflexionAgent",
     "cops-alfworld": "agentgym.baselines.cops_alfworld:ALFWorldCoPSAgent",

@@ -268,7 +268,8 @@ def report(
         console().print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     table = reporting.rows(loaded)
-    console().print(reporting.rich_table(table))
+    terminal = console()
+    terminal.print(reporting.rich_table(table, width=terminal.width))
     for warning in reporting.warnings(loaded):
         console().print(f"[yellow]warning:[/yellow] {warning}")
     if markdown is not None:

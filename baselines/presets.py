@@ -143,7 +143,7 @@ PRESETS: dict[str, Preset] = {
             "eto-webshop",
             "agentgym/WebShop-v0",
             "eto_test",
-            "react",
+            "eto",
             max_steps=10,
             env_kwargs={"goals": "human", "catalog": "full"},
             published=(
@@ -156,7 +156,7 @@ PRESETS: dict[str, Preset] = {
             "eto-sciworld-seen",
             "agentgym/ScienceWorld-v0",
             "eto_seen",
-            "react",
+            "eto",
             max_steps=120,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.738, _ETO_TABLE),
@@ -169,7 +169,7 @@ PRESETS: dict[str, Preset] = {
             "eto-sciworld-unseen",
             "agentgym/ScienceWorld-v0",
             "eto_unseen",
-            "react",
+            "eto",
             max_steps=120,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.650, _ETO_TABLE),
@@ -182,7 +182,7 @@ PRESETS: dict[str, Preset] = {
             "eto-alfworld-seen",
             "agentgym/ALFWorld-v0",
             "valid_seen",
-            "react",
+            "eto",
             max_steps=40,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "success_rate", 0.686, _ETO_TABLE),
@@ -194,7 +194,7 @@ PRESETS: dict[str, Preset] = {
             "eto-alfworld-unseen",
             "agentgym/ALFWorld-v0",
             "valid_unseen",
-            "react",
+            "eto",
             max_steps=40,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "success_rate", 0.724, _ETO_TABLE),
