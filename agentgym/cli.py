@@ -268,7 +268,8 @@ def report(
         console().print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     table = reporting.rows(loaded)
-    console().print(reporting.rich_table(table))
+    terminal = console()
+    terminal.print(reporting.rich_table(table, width=terminal.width))
     for warning in reporting.warnings(loaded):
         console().print(f"[yellow]warning:[/yellow] {warning}")
     if markdown is not None:
@@ -287,7 +288,7 @@ def serve_webshop(
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 only on a trusted network).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 3000,
     catalog: Annotated[str, typer.Option(help="Product catalog: 1k or full.")] = "1k",
-    goals: Annotated[str, typer.Option(help="Goals: synthetic or human.")] = "synthetic",
+    goals: Annotated[str, typer.Option(help="Goals: synthetic, human or agentgym.")] = "synthetic",
 ) -> None:
     """Serve the WebShop site (the original's pages) until Ctrl-C; /<session id> starts a goal."""
     from agentgym.envs.webshop.site import serve

@@ -110,14 +110,34 @@ def paired(baseline: Run, other: Run, metric: str) -> dict[str, Any]:
 
 
 def warnings(runs: list[Run]) -> list[str]:
-    """One line per run whose protocol card differs from the first run's on a field that changes the metric."""
+    """One line per run whose protocol card differs from the first run's on a field that changes the metric.
+
+    Also one per run whose prompts (the paper's files, by sha256, or agentgym's own) differ from the first run's.
+    """
+    from agentgym.baselines.paper_prompts import provenance
     from agentgym.protocol import differences
 
-    return [
+    lines = [
         f"{run.label} differs from {runs[0].label} on {', '.join(fields)}: their numbers are not comparable"
         for run in runs[1:]
         if (fields := differences(runs[0].config, run.config))
     ]
+    first = provenance(runs[0].config.get("agent") or {}) if runs else None
+    for run in runs[1:]:
+        prompts = provenance(run.config.get("agent") or {})
+        if prompts != first:
+            lines.append(
+                f"{run.label} used other prompts than {runs[0].label} ({_prompts_label(prompts)} vs "
+                f"{_prompts_label(first)})"
+            )
+    return lines
+
+
+def _prompts_label(prompts: tuple[str, tuple[tuple[str, str], ...]] | None) -> str:
+    if prompts is None:
+        return "none"
+    setting, files = prompts
+    return setting if not files else f"{setting}: " + ", ".join(f"{name} {sha[:12]}" for name, sha in files)
 
 
 def rows(runs: list[Run]) -> list[dict[str, Any]]:
@@ -214,19 +234,64 @@ def markdown(table: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rich_table(table: list[dict[str, Any]]) -> Any:
-    """The report as a rich table."""
-    from rich.table import Table
+def rich_table(table: list[dict[str, Any]], width: int = 200) -> Any:
+    """The report for a terminal ``width`` columns wide: one wide table, or one block per run where it would not fit.
 
-    out = Table(*(title for _, title, _ in COLUMNS), title="agentgym report")
-    for row in table:
-        dim = "delta" in row or row.get("paired")
-        out.add_row(*(_cell(row, key, spec) for key, _, spec in COLUMNS), style="dim" if dim else None)
-    return out
+    Cells are plain text (a run folder named ``[bold]`` is shown as written, never as markup).
+    """
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    cells = [[_cell(row, key, spec) for key, _, spec in COLUMNS] for row in table]
+    widths = [max([len(title), *(len(row[i]) for row in cells)]) for i, (_, title, _) in enumerate(COLUMNS)]
+    if sum(widths) + 3 * len(widths) + 1 <= width:
+        out = Table(*(title for _, title, _ in COLUMNS), title="agentgym report")
+        for row, texts in zip(table, cells, strict=True):
+            dim = "delta" in row or row.get("paired")
+            out.add_row(*(Text(text) for text in texts), style="dim" if dim else None)
+        return out
+    blocks: list[Any] = [Text("agentgym report", style="italic")]
+    for row, texts in zip(table, cells, strict=True):
+        values = {key: text for (key, _, _), text in zip(COLUMNS, texts, strict=True) if text}
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column(overflow="fold")
+        for key, title, _ in COLUMNS:
+            if key in values and key != "run":
+                block.add_row(Text(title), Text(values[key]))
+        heading = Text(row["run"].strip(), style="dim" if "delta" in row or row.get("paired") else "bold")
+        blocks += [heading, block]
+    return Group(*blocks)
+
+
+def first_wins(run: Run) -> dict[str, int | None]:
+    """For each task, the first trial (0-based) it was won in, or ``None``."""
+    wins: dict[str, int | None] = {}
+    for record in run.records:
+        if record.get("error") is None:
+            trial = record["episode"] if record["won"] else None
+            known = wins.get(record["task_id"])
+            wins[record["task_id"]] = trial if known is None else known if trial is None else min(known, trial)
+    return wins
+
+
+def success_by_trial(run: Run) -> list[tuple[float, tuple[float, float] | None]]:
+    """Cumulative success after each trial, with its 95% bootstrap interval over tasks."""
+    wins = list(first_wins(run).values())
+    curve = []
+    for trial in range(int(run.config.get("trials", 1))):
+        solved = [float(win is not None and win <= trial) for win in wins]
+        curve.append((sum(solved) / len(solved) if solved else 0.0, bootstrap_ci(solved)))
+    return curve
 
 
 def plot_success_by_trial(runs: list[Run], path: str | Path) -> Path:
-    """Save a PNG of cumulative success by trial (one line per run, the papers' curves dashed).
+    """Save a PNG of cumulative success by trial, as the Reflexion paper draws it.
+
+    One line per run with its 95% band (bootstrap over tasks), trials numbered 1, 2, ... on integer ticks, the
+    papers' published curves (or single numbers) of each run's preset as dashed references, and the envs and
+    splits in the title.
 
     Raises:
         ImportError: without matplotlib (``pip install 'agentgym[report]'``).
@@ -235,20 +300,32 @@ def plot_success_by_trial(runs: list[Run], path: str | Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from agentgym.baselines.presets import PRESETS
 
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
     for run in runs:
-        curve = run.summary.get("success_by_trial") or [run.summary["success_rate"] or 0.0]
-        axes.plot(range(len(curve)), curve, marker="o", label=run.label)
+        curve = success_by_trial(run)
+        trials = list(range(1, len(curve) + 1))
+        line = axes.plot(trials, [rate for rate, _ in curve], marker="o", label=run.label)[0]
+        bands = [ci if ci else (rate, rate) for rate, ci in curve]
+        axes.fill_between(trials, [lo for lo, _ in bands], [hi for _, hi in bands], color=line.get_color(), alpha=0.2)
         preset = PRESETS.get(run.config.get("preset") or "")
         for published in preset.published if preset else ():
+            if published.metric != "success_rate":
+                continue
+            label = f"{published.method}, {published.model} (paper)"
             if published.by_trial:
-                label = f"{published.method}, {published.model} (paper)"
-                axes.plot(range(len(published.by_trial)), published.by_trial, linestyle="--", label=label)
+                xs, ys = list(range(1, len(published.by_trial) + 1)), list(published.by_trial)
+            else:
+                xs, ys = [1 + (published.trial or 0)], [published.value]
+            axes.plot(xs, ys, linestyle="--", marker="x", color=line.get_color(), alpha=0.7, label=label)
+    settings = sorted({f"{run.config['env_id'].split('/')[-1]} {run.config['split']}" for run in runs})
+    axes.set_title(", ".join(settings), fontsize=10)
     axes.set_xlabel("trial")
     axes.set_ylabel("cumulative success")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(0, 1)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7)
