@@ -83,7 +83,8 @@ class TextEnv(gymnasium.Env[str, str]):
         - A ``step`` after the episode ended (``terminated``) does not reach the benchmark: it returns
           :data:`EPISODE_OVER`, reward 0, ``terminated`` again and the final ``info`` (score and ``won``
           unchanged, ``invalid_action`` true, the step not counted).
-        - ``expert_action()`` returns the scripted expert's next action, or ``None``.
+        - ``expert_action()`` returns the scripted expert's next action, or ``None`` (always once the episode
+          ended).
 
     Args:
         split: the split a seed-only reset draws from (default: the benchmark's test split).

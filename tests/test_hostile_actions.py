@@ -191,7 +191,7 @@ def test_every_hostile_string_and_ten_thousand_random_actions(driver):
 
 
 def test_a_step_after_the_episode_ended_pays_nothing(driver):
-    """The expert plays the task to its end; then its last action again, and others, pay 0 and change nothing."""
+    """The expert plays the task to its end (then has no action); its last action again, and others, pay 0."""
     observation, info = driver.reset()
     action = None
     for _ in range(200):
@@ -202,6 +202,7 @@ def test_a_step_after_the_episode_ended_pays_nothing(driver):
             break
     assert terminated and info["won"], "the expert did not finish its task"
     final_score, steps = info["score"], info["step"]
+    assert driver.env.unwrapped.expert_action() is None  # an agent looping on the expert stops
     for again in (action, "look around", "click[buy now]", "Answer: (10 - 6) * 5 + 4 = 24", ""):
         observation, reward, terminated, _, info = driver.env.step(again)  # (TimeLimit may say truncated)
         assert (observation, reward, terminated) == (EPISODE_OVER, 0.0, True), again
