@@ -78,3 +78,7 @@ class OutputError(Error, OSError):
 
 class RunConfigMismatch(Error):
     """An output folder holds a run with another configuration than the one asked to resume."""
+
+
+class SettingError(Error, ValueError):
+    """A setting (a run option, a policy or agent setting, a policy spec) has a wrong type or value."""

@@ -217,11 +217,13 @@ def markdown(table: list[dict[str, Any]]) -> str:
 def rich_table(table: list[dict[str, Any]]) -> Any:
     """The report as a rich table."""
     from rich.table import Table
+    from rich.text import Text
 
     out = Table(*(title for _, title, _ in COLUMNS), title="agentgym report")
     for row in table:
         dim = "delta" in row or row.get("paired")
-        out.add_row(*(_cell(row, key, spec) for key, _, spec in COLUMNS), style="dim" if dim else None)
+        cells = (Text(_cell(row, key, spec)) for key, _, spec in COLUMNS)  # run names are folder names: no markup
+        out.add_row(*cells, style="dim" if dim else None)
     return out
 
 

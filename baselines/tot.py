@@ -22,9 +22,11 @@ from fractions import Fraction
 from typing import Any
 
 from agentgym.agent import Agent, AgentStep, RunSetup
+from agentgym.baselines.react import MAX_TOKENS
 from agentgym.envs.game24.arithmetic import format_number
 from agentgym.envs.game24.solver import legal_moves, next_move, solvable
 from agentgym.policies import Completion, Message, Policy, Request, Sampling
+from agentgym.validate import integer, number
 
 VALUE_OF = {"sure": 20.0, "likely": 1.0, "impossible": 0.001}
 _STEP = re.compile(r"^\s*(-?[\d./]+)\s*([-+*/])\s*(-?[\d./]+)\s*=\s*(-?[\d./]+)\s*\(left:\s*([^)]*)\)")
@@ -115,13 +117,11 @@ class ToTAgent(Agent):
     ) -> None:
         """See the class docstring."""
         super().__init__(policy)
-        if breadth < 1 or proposals < 1 or value_samples < 1:
-            raise ValueError("breadth, proposals and value_samples must be >= 1")
-        self.breadth = breadth
-        self.proposals = proposals
-        self.value_samples = value_samples
-        self.temperature = temperature
-        self.max_tokens = max_tokens
+        self.breadth = integer("breadth", breadth, low=1, high=1000)
+        self.proposals = integer("proposals", proposals, low=1, high=1000)
+        self.value_samples = integer("value_samples", value_samples, low=1, high=1024)
+        self.temperature = number("temperature", temperature, low=0)
+        self.max_tokens = integer("max_tokens", max_tokens, low=1, high=MAX_TOKENS)
         self.lessons: list[str] = []
         self._values: dict[tuple[str, ...], float] = {}
         self._plan = ""

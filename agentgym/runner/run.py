@@ -21,6 +21,7 @@ from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
 from agentgym.runner.executor import EnvHandle, Executor, make_executor
 from agentgym.runner.records import EPISODES_FILE, EpisodeStore, episode_key, read_records, summarize
+from agentgym.runner.run_settings import check_episode_count, check_run_settings, unique_task_ids
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
 from agentgym.wrappers.record import Trajectory
@@ -104,14 +105,14 @@ async def aevaluate(
         agent: an agent name (``expert``, ``direct``, ...), a ``"module:Class"`` path, or an Agent subclass.
         policy: a policy spec (``expert``, ``random``, ...) or a :class:`~agentgym.policies.Policy`.
         split: the split to play (default: the env's default split, its test split).
-        task_ids: play exactly these tasks instead of a split.
-        limit: play only the first ``limit`` tasks of the split.
+        task_ids: play exactly these tasks instead of a split (an id given twice is played once).
+        limit: play only the first ``limit`` tasks of the split (>= 1).
         episodes_per_task: independent episodes per task (different seeds; for best-of-N, pass@k).
         trials: sequential attempts per task, stopping at the first win; what the agent's ``after_episode``
             returns after a failed trial reaches the next one (Reflexion). ``summary["success_by_trial"]``
             is the cumulative success after each trial.
         workers: env worker processes (= episodes in flight); 0 runs envs in this process.
-        max_steps: step cap per episode (default: the env's registered cap).
+        max_steps: step cap per episode, 1 to 100,000 (default: the env's registered cap).
         out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
             resumed. ``None`` keeps everything in memory.
         overwrite: replace a different run found in ``out`` instead of refusing.
@@ -134,21 +135,37 @@ async def aevaluate(
         debug: re-raise agent and policy errors instead of recording them.
 
     Raises:
+        SettingError: a setting of a wrong type or out of its range (the README's "Run options"), raised before
+            any env, model or worker starts.
         PolicyUnavailable: the LLM server stayed unreachable past the policy's retry budget. The run stops;
             finished episodes are saved, the ones in flight are not recorded, and re-running resumes.
         OutputError: a record could not be written (a full disk). The run stops; ``out`` holds every record
             written before, intact.
     """
-    if trials > 1 and episodes_per_task > 1:
-        raise ValueError("use either trials (sequential retries of a task) or episodes_per_task, not both")
+    check_run_settings(
+        limit=limit,
+        episodes_per_task=episodes_per_task,
+        trials=trials,
+        workers=workers,
+        max_steps=max_steps,
+        seed=seed,
+        max_retries=max_retries,
+        timeout_s=timeout_s,
+        recycle_episodes=recycle_episodes,
+        recycle_memory_mb=recycle_memory_mb,
+        executor=executor,
+        ray_address=ray_address,
+    )
+    task_ids = unique_task_ids(task_ids)
     env_id = resolve_env_id(env_id)
     entry = entry_for(env_id)
-    cap = max_steps or gymnasium.spec(env_id).max_episode_steps
+    policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
+    agent_cls = resolve_agent(agent)
+    cap = max_steps if max_steps is not None else gymnasium.spec(env_id).max_episode_steps
     env_config = EnvConfig(env_id, dict(env_kwargs or {}), max_episode_steps=cap)
     facts = _env_facts(env_config, split, task_ids, limit)
     ids, split_name = facts.task_ids, facts.split
-    policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
-    agent_cls = resolve_agent(agent)
+    check_episode_count(len(ids), max(trials, episodes_per_task))
     history = tuple(read_records(Path(out) / EPISODES_FILE)) if out is not None and not overwrite else ()
     make_agent = agent_cls.factory(
         policy_obj,
