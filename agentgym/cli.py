@@ -167,7 +167,7 @@ def run(
         str, typer.Option(help="With --executor ray: auto (the cluster `ray start` runs here), HOST:PORT, or local.")
     ] = "auto",
     max_steps: Annotated[int | None, typer.Option(help="Step cap per episode (default: the env's).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/ENV-SPLIT-AGENT-POLICY).")] = None,
+    out: Annotated[str | None, typer.Option(help="Output folder (default: runs/ENV-SPLIT-AGENT-POLICY).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a different run found in --out.")] = False,
     seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
     agent_arg: Annotated[list[str] | None, typer.Option(help="Agent setting KEY=VALUE (repeatable).")] = None,
@@ -211,7 +211,7 @@ def run(
         raise typer.BadParameter(message_of(e), param_hint="ENV") from e
     if out is None:
         parts = (env_id.split("/")[-1].lower(), preset or settings.get("split") or "default", settings["agent"], policy)
-        out = Path("runs") / "-".join(x.replace(":", "_").replace("/", "_") for x in parts)
+        out = str(Path("runs") / "-".join(x.replace(":", "_").replace("/", "_") for x in parts))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         result = evaluate(
@@ -241,7 +241,7 @@ def run(
 @app.command()
 def eto(
     env: Annotated[str, typer.Argument(help="Env name or id (game24, alfworld, webshop, sciworld).")],
-    out: Annotated[Path, typer.Option(help="Output folder; rerunning resumes at the stage that did not finish.")],
+    out: Annotated[str, typer.Option(help="Output folder; rerunning resumes at the stage that did not finish.")],
     base_model: Annotated[str | None, typer.Option(help="Transformers folder or .gguf [default: embedded].")] = None,
     iterations: Annotated[int | None, typer.Option(help="Explore-pairs-DPO rounds [default: the paper's].")] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training tasks.")] = None,
@@ -318,6 +318,8 @@ def report(
     """Compare runs, with the published numbers of their paper presets beside them."""
     from agentgym import report as reporting
 
+    if png is not None and (png.suffix.lower() != ".png" or not png.parent.is_dir()):
+        fail(f"--png must name a .png file in an existing folder, got {str(png)!r}")
     try:
         loaded = [reporting.load_run(folder) for folder in runs]
     except FileNotFoundError as e:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from pathlib import Path
 
 from agentgym.error import SettingError
 
@@ -98,3 +100,10 @@ def host(name: str, value: object) -> str:
     if not isinstance(value, str) or not value or any(c.isspace() or not c.isprintable() for c in value):
         raise SettingError(f"{name} must be a host name or address (e.g. 127.0.0.1), got {value!r}")
     return value
+
+
+def folder(name: str, value: object) -> Path:
+    """Return ``value`` as a path if it names one: an empty name (which would mean the current folder) is refused."""
+    if not isinstance(value, str | os.PathLike) or not str(value).strip():
+        raise SettingError(f"{name} must name a folder, got {value!r}")
+    return Path(value)

@@ -18,6 +18,7 @@ Backends import their heavy dependencies (torch, httpx, sglang) only when built.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from agentgym import validate
@@ -57,9 +58,9 @@ def make_policy(spec: str | None = None, **kwargs: Any) -> Policy:
             setting of a wrong type or range.
         DependencyNotInstalled: when the backend's extra is not installed.
     """
-    if spec is not None and not isinstance(spec, str):
-        raise SettingError(f"a policy spec is a string, got {spec!r}")
-    backend, _, argument = (spec or DEFAULT_POLICY).partition(":")
+    if spec is not None and (not isinstance(spec, str) or not spec.strip()):
+        raise SettingError(f"a policy spec is a non-empty string (known: {_KNOWN}), got {spec!r}")
+    backend, _, argument = (DEFAULT_POLICY if spec is None else spec).partition(":")
     if backend == "expert":
         return ExpertPolicy()
     if backend == "random":
@@ -112,6 +113,8 @@ def launch_policy_server(
     validate.host("host", host)
     if port is not None:
         validate.port("port", port)
+    if model is not None and not os.path.exists(model):
+        raise SettingError(f"model {model!r} does not exist (serve a local model folder or GGUF file)")
     if backend == "sglang":
         from agentgym.policies import sglang
 

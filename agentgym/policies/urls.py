@@ -7,6 +7,7 @@ another server. OpenAI's own API is used only when named, as :data:`OPENAI_API_U
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from agentgym.error import SettingError
@@ -23,17 +24,22 @@ def split_model_url(spec: str, argument: str) -> tuple[str, str | None]:
         argument: what follows the backend name (``MODEL@URL``).
 
     Raises:
-        SettingError: for an empty model or URL, or a URL that :func:`api_root` refuses.
+        SettingError: for a URL in place of the model, an empty URL, or a URL that :func:`api_root` refuses.
     """
     model, at, url = argument.partition("@")
+    if "://" in model:
+        raise SettingError(f"policy {redacted(spec)!r} gives a URL where the model name goes; expected MODEL@URL")
     if not at:
         return model, None
+    named = spec[: len(spec) - len(url)]
     if not url:
         raise SettingError(f"policy {spec!r}: nothing after '@'; expected MODEL@http://HOST:PORT")
+    if "://" not in url:
+        raise SettingError(f"policy {spec!r}: the server URL has no scheme; write {named}http://{url} (or https://)")
     try:
         return model, api_root(url)
     except SettingError as e:
-        raise SettingError(f"policy {spec!r}: {e}") from None
+        raise SettingError(f"policy {named + redacted(url)!r}: {e}") from None
 
 
 def api_root(url: str) -> str:
@@ -43,29 +49,35 @@ def api_root(url: str) -> str:
         SettingError: if ``url`` has no scheme, a scheme other than http(s), credentials, a query or fragment,
             no host, a bad port, spaces or control characters.
     """
+    shown = redacted(url)
     if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        raise SettingError(f"server URL {url!r} is empty or holds spaces or control characters")
+        raise SettingError(f"server URL {shown!r} is empty or holds spaces or control characters")
     if "://" not in url:
-        raise SettingError(f"server URL {url!r} has no scheme: write http://{url} (or https://)")
+        raise SettingError(f"server URL {shown!r} has no scheme: write http://{shown} (or https://)")
     try:
         parts = urlsplit(url)
     except ValueError as e:  # e.g. an unclosed IPv6 bracket
-        raise SettingError(f"server URL {url!r} is not a URL: {e}") from None
+        raise SettingError(f"server URL {shown!r} is not a URL: {e}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise SettingError(f"server URL {url!r}: the scheme must be http or https, not {parts.scheme!r}")
+        raise SettingError(f"server URL {shown!r}: the scheme must be http or https, not {parts.scheme!r}")
     if "@" in parts.netloc:
         raise SettingError(
-            f"server URL {url!r} holds credentials: they are not sent; put the API key in OPENAI_API_KEY "
+            f"server URL {shown!r} holds credentials: they are not sent; put the API key in OPENAI_API_KEY "
             "(or the variable named by api_key_env)"
         )
     if parts.query or parts.fragment or url.endswith(("?", "#")):
-        raise SettingError(f"server URL {url!r} has a query or fragment; give the API root, e.g. http://HOST:PORT/v1")
+        raise SettingError(f"server URL {shown!r} has a query or fragment; give the API root, e.g. http://HOST:PORT/v1")
     try:
         port = parts.port
     except ValueError:
-        raise SettingError(f"server URL {url!r} has a bad port (expected a number from 1 to 65535)") from None
+        raise SettingError(f"server URL {shown!r} has a bad port (expected a number from 1 to 65535)") from None
     if not parts.hostname or port == 0:
-        raise SettingError(f"server URL {url!r} names no host (or port 0); expected e.g. http://127.0.0.1:8000")
+        raise SettingError(f"server URL {shown!r} names no host (or port 0); expected e.g. http://127.0.0.1:8000")
     root = f"{scheme}://{parts.netloc}{parts.path}".rstrip("/")
     return root if root.endswith("/v1") else root + "/v1"
+
+
+def redacted(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``, for messages."""
+    return re.sub(r"(://)[^/?#]*@", r"\1***@", url)

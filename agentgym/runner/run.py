@@ -24,6 +24,7 @@ from agentgym.runner.records import EPISODES_FILE, EpisodeStore, episode_key, re
 from agentgym.runner.run_settings import check_episode_count, check_run_settings, unique_task_ids
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
+from agentgym.validate import folder
 from agentgym.wrappers.record import Trajectory
 
 logger = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ async def aevaluate(
         ray_address=ray_address,
     )
     task_ids = unique_task_ids(task_ids)
+    out = folder("out", out) if out is not None else None
     env_id = resolve_env_id(env_id)
     entry = entry_for(env_id)
     policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
@@ -296,7 +298,7 @@ def _env_facts(config: EnvConfig, split: str | None, task_ids: Sequence[str] | N
                 raise KeyError(f"unknown task ids for {config.env_id}: {unknown[:5]}")
             ids, name = list(task_ids), "custom"
         else:
-            name = split or tasks.default_split
+            name = tasks.default_split if split is None else split
             ids = list(tasks.split(name))
     finally:
         env.close()

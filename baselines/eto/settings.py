@@ -144,6 +144,8 @@ class ETOSettings:
             if isinstance(values, str) or not isinstance(values, list | tuple) or len(values) != 2:
                 raise SettingError(f"{key} takes one number or two (iteration 1, later iterations), got {value!r}")
             object.__setattr__(self, key, tuple(number(key, v, above=0) for v in values))
+        if self.base_model is not None and (not isinstance(self.base_model, str) or not self.base_model.strip()):
+            raise SettingError(f"base_model must name a model folder or .gguf file, got {self.base_model!r}")
         for key, low, high in _INTEGERS:
             optional_integer(key, getattr(self, key), low=low, high=high)
         for key, low, high in _NUMBERS:

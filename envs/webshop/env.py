@@ -43,7 +43,13 @@ def shop_resources(catalog: str) -> tuple[Catalog, SearchIndex]:
 
 @lru_cache(maxsize=8)
 def goal_list(catalog: str, kind: str) -> list[dict[str, Any]]:
-    """Return the goals of ``kind`` on ``catalog``, in the original's order."""
+    """Return the goals of ``kind`` on ``catalog``, in the original's order.
+
+    Raises:
+        ValueError: for a kind not in :data:`GOAL_KINDS`.
+    """
+    if kind not in GOAL_KINDS:
+        raise ValueError(f"goals must be one of {GOAL_KINDS}, got {kind!r}")
     return load_catalog(catalog).goals(kind)
 
 

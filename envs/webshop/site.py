@@ -114,8 +114,8 @@ def create_app(
 ) -> Any:
     """Return the WebShop Flask app over ``catalog`` and its ``goals`` (see the module docstring)."""
     flask = import_optional("flask", "webshop")
+    sessions = SessionStore(goal_list(catalog, goals), max_sessions)  # checks both before the index is built
     store, search_index = shop_resources(catalog)
-    sessions = SessionStore(goal_list(catalog, goals), max_sessions)
     app = flask.Flask(__name__, static_folder=str(pages.STATIC_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     sub_pages = pages.SUB_PAGES if show_attrs else pages.SUB_PAGES[:3]
