@@ -360,7 +360,9 @@ def serve_webshop(
     typer.echo(f"WebShop on http://{host}:{port}/ ({catalog} catalog, {goals} goals); Ctrl-C stops it")
     try:
         serve(host, port, catalog=catalog, goals=goals)
-    except (Error, OSError, ValueError) as e:
+    except ValueError as e:  # a bad setting
+        fail(e)
+    except (Error, OSError) as e:
         fail(e, 1)
 
 
@@ -379,7 +381,9 @@ def serve_policy(
     options: dict[str, Any] = {"dp_size": dp_size, "router": router} if backend == "sglang" else {}
     try:
         server = launch_policy_server(backend, model, port, host, **options)
-    except (Error, OSError, ValueError) as e:
+    except ValueError as e:  # a bad setting
+        fail(e)
+    except (Error, OSError) as e:
         fail(e, 1)
     try:  # from here on, the server is stopped however this command ends (a Ctrl-C included)
         if backend == "llamacpp":
