@@ -46,7 +46,7 @@ BAD_RUN_SETTINGS = [
     ({"task_ids": [7]}, "task ids must be non-empty strings, got 7"),
     ({"executor": "nope"}, "unknown executor 'nope'"),
     ({"ray_address": "10.0.0.1:6379"}, "is for the ray executor"),
-    ({"policy": "openai:m@127.0.0.1:8000"}, "has no scheme: write http://127.0.0.1:8000"),
+    ({"policy": "openai:m@127.0.0.1:8000"}, "has no scheme; write openai:m@http://127.0.0.1:8000"),
     ({"policy": "random", "policy_kwargs": {"seed": NAN}}, "seed must be an integer"),
     ({"policy": "openai:m@http://127.0.0.1:9", "policy_kwargs": {"concurrency": 0}}, "concurrency must be"),
     ({"policy": "openai:m@http://127.0.0.1:9", "policy_kwargs": {"timeout_s": NAN}}, "timeout_s must be a finite"),
