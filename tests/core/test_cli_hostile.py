@@ -125,7 +125,8 @@ CORPUS: dict[tuple[str, ...], dict[str, list[list[str]]]] = {
                 "api_key_env=3",
             ],
         ),
-        "env_arg": _values(RUN, "--env-arg", ["x", "=1", "nope=1", "max_episode_steps=-1"]),
+        "env_arg": _values(RUN, "--env-arg", ["x", "=1", "nope=1", "max_episode_steps=-1"])
+        + _values(["sciworld", *RUN[1:]], "--env-arg", ["timeout_s=NaN", "step_limit=0", "jvm_heap_mb=-1"]),
         "progress": _flag(RUN, "--progress"),
         "debug": _flag(RUN, "--debug"),
     },
