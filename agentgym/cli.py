@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agentgym import data
-from agentgym.error import Error, OutputError, PolicyUnavailable
+from agentgym.error import Error, NotARunFolder, OutputError, OutputFolderUnavailable, PolicyUnavailable, RunLocked
 
 app = typer.Typer(help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Benchmark data: where it is looked for, and downloads.", no_args_is_help=True)
@@ -170,6 +170,9 @@ def run(
             debug=debug,
             **settings,
         )
+    except (RunLocked, OutputFolderUnavailable) as e:  # nothing was played, nothing changed
+        console().print(f"[red]error:[/red] {escape(str(e))}")
+        raise typer.Exit(1) from e
     except (PolicyUnavailable, OutputError) as e:
         console().print(f"[red]error:[/red] {escape(str(e))}")
         console().print(f"the run stopped; its finished episodes are in {out}: run the same command again to resume")
@@ -178,6 +181,16 @@ def run(
         console().print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     print_summary(result.summary, result.out)
+    failed = result.failed
+    if failed:
+        played = len(result.records)
+        first = failed[0]["error"].splitlines()[0][:200] if failed[0]["error"] else ""
+        console().print(
+            f"[red]{len(failed)} of {played} episodes ended in an error[/red] (first: {escape(first)}); "
+            "run the same command again to play them again",
+            soft_wrap=True,
+        )
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -264,9 +277,11 @@ def report(
 
     try:
         loaded = [reporting.load_run(folder) for folder in runs]
-    except FileNotFoundError as e:
-        console().print(f"[red]error:[/red] {e}")
+    except (FileNotFoundError, NotARunFolder) as e:
+        console().print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True)
         raise typer.Exit(2) from e
+    for problem in (problem for run in loaded for problem in run.problems):
+        console().print(f"[yellow]warning:[/yellow] {escape(problem)}", soft_wrap=True)
     table = reporting.rows(loaded)
     terminal = console()
     terminal.print(reporting.rich_table(table, width=terminal.width))
