@@ -215,10 +215,14 @@ class FolderLock:
             if _still_named(fd, self.path):
                 break
             os.close(fd)  # its holder removed it between our open and our lock: take the new one
-        holder_line = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()})
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, holder_line.encode() + b"\n", 0)
         self.fd: int | None = fd
+        holder_line = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()})
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, holder_line.encode() + b"\n", 0)
+        except OSError as e:  # a full disk
+            self.release()
+            raise OutputFolderUnavailable(f"cannot write to the output folder {folder}: {e.strerror or e}") from e
 
     def release(self) -> None:
         """Remove the lock file and release the lock (idempotent)."""

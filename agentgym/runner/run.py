@@ -191,9 +191,9 @@ async def aevaluate(
         "workers": workers,
         **software(),
     }
-    if store is not None:
-        store.open(config)
     try:
+        if store is not None:
+            store.open(config)
         if executor is None or isinstance(executor, str):
             executor = make_executor(
                 executor or "local",
@@ -207,6 +207,8 @@ async def aevaluate(
     except BaseException:
         if store is not None:
             store.close()
+        if isinstance(policy, str):
+            policy_obj.close()
         raise
     per_task = max(trials, episodes_per_task)
     episodes = [(task_id, i) for task_id in ids for i in range(per_task)]
