@@ -184,7 +184,7 @@ def run(
     failed = result.failed
     if failed:
         played = len(result.records)
-        first = failed[0]["error"].splitlines()[0][:200] if failed[0]["error"] else ""
+        first = "".join(c if c.isprintable() else "?" for c in (failed[0]["error"] or "\n").splitlines()[0][:200])
         console().print(
             f"[red]{len(failed)} of {played} episodes ended in an error[/red] (first: {escape(first)}); "
             "run the same command again to play them again",
@@ -287,15 +287,19 @@ def report(
     terminal.print(reporting.rich_table(table, width=terminal.width))
     for warning in reporting.warnings(loaded):
         console().print(f"[yellow]warning:[/yellow] {warning}")
-    if markdown is not None:
-        markdown.write_text(reporting.markdown(table))
-    if json_out is not None:
-        json_out.write_text(json.dumps({"rows": table, "warnings": reporting.warnings(loaded)}, indent=2))
-    if png is not None:
-        try:
-            console().print(f"plot: {reporting.plot_success_by_trial(loaded, png)}")
-        except ImportError as e:
-            console().print(f"[yellow]no plot: {e} (pip install 'agentgym[report]')")
+    try:
+        if markdown is not None:
+            markdown.write_text(reporting.markdown(table))
+        if json_out is not None:
+            json_out.write_text(json.dumps({"rows": table, "warnings": reporting.warnings(loaded)}, indent=2))
+        if png is not None:
+            try:
+                console().print(f"plot: {reporting.plot_success_by_trial(loaded, png)}")
+            except ImportError as e:
+                console().print(f"[yellow]no plot: {e} (pip install 'agentgym[report]')")
+    except OSError as e:  # a folder, a read-only place
+        console().print(f"[red]error:[/red] cannot write {escape(str(e.filename))}: {escape(e.strerror or str(e))}")
+        raise typer.Exit(1) from e
 
 
 @serve_app.command("webshop")

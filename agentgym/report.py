@@ -354,6 +354,8 @@ def plot_success_by_trial(runs: list[Run], path: str | Path) -> Path:
     axes.legend(fontsize=7)
     figure.tight_layout()
     path = Path(path)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        figure.savefig(path, dpi=120, format="png")  # exactly there, even without a .png suffix
+    finally:
+        plt.close(figure)
     return path

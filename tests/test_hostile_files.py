@@ -231,3 +231,13 @@ def test_a_lock_file_of_garbage_does_not_block(run_folder):
     code, output = invoke([*RUN_ARGS, "--out", str(run_folder)])
     assert code == 0, output
     assert not (run_folder / "run.lock").exists()
+
+
+@pytest.mark.parametrize("option", ["--markdown", "--json", "--png"])
+def test_report_outputs_that_cannot_be_written(template, tmp_path, option):
+    if option == "--png":
+        pytest.importorskip("matplotlib")
+    (tmp_path / "folder").mkdir()
+    code, output = invoke(["report", str(template), option, str(tmp_path / "folder")])
+    assert code == 1 and lines_with(output, "error:") == [f"error: cannot write {tmp_path / 'folder'}: Is a directory"]
+    assert os.listdir(tmp_path / "folder") == [] and sorted(os.listdir(tmp_path)) == ["folder"]
