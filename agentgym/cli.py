@@ -171,7 +171,7 @@ def run(
             **settings,
         )
     except (RunLocked, OutputFolderUnavailable) as e:  # nothing was played, nothing changed
-        console().print(f"[red]error:[/red] {escape(str(e))}")
+        console().print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True)
         raise typer.Exit(1) from e
     except (PolicyUnavailable, OutputError) as e:
         console().print(f"[red]error:[/red] {escape(str(e))}")

@@ -58,8 +58,8 @@ def keys(out: Path) -> list[tuple[str, int]]:
 
 def test_a_second_run_in_the_same_folder_stops_at_once_naming_the_first(tmp_path):
     out = tmp_path / "run"
-    args = ["run", "game24", "--limit", "30", "--workers", "1", "--out", str(out), "--no-progress"]
-    slow = ["--agent", "tests.support.agents:SlowExpert", "--agent-arg", "delay=0.05"]
+    args = ["run", "game24", "--limit", "40", "--workers", "1", "--out", str(out), "--no-progress"]
+    slow = ["--agent", "tests.support.agents:SlowExpert", "--agent-arg", "delay=0.2"]  # 32 s at least
     first = cli(*args, *slow)
     try:
         deadline = time.monotonic() + 120
@@ -67,19 +67,22 @@ def test_a_second_run_in_the_same_folder_stops_at_once_naming_the_first(tmp_path
             time.sleep(0.1)
         second = cli(*args, *slow)
         stdout, stderr = second.communicate(timeout=120)
-        assert second.returncode == 1, stdout + stderr
-        assert first.poll() is None  # it was refused while the first was still running
-        assert stdout.strip() == (
-            f"error: {out} is in use by a run in process {first.pid} on {os.uname().nodename}; "
-            "wait for it to finish or use another --out"
-        )
-        assert "Traceback" not in stderr
-        output = first.communicate(timeout=300)[0]
+        assert first.poll() is None  # the second was refused while the first was running
     finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
-    assert first.returncode == 0, output
-    assert len(keys(out)) == len(set(keys(out))) == 30  # every episode once: the second played none
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert second.returncode == 1, stdout + stderr
+    assert stdout.strip() == (
+        f"error: {out} is in use by a run in process {first.pid} on {os.uname().nodename}; "
+        "wait for it to finish or use another --out"
+    )
+    assert "Traceback" not in stderr
+    played = keys(out)
+    assert 2 <= len(played) == len(set(played)) < 40  # the second played nothing
+    resumed = cli(*args, "--agent", "tests.support.agents:SlowExpert", "--agent-arg", "delay=0")
+    output = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, output  # the killed first's lock file did not block it
+    assert len(keys(out)) == len(set(keys(out))) == 40 and keys(out)[: len(played)] == played
     assert not (out / "run.lock").exists()
 
 
