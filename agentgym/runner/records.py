@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 from agentgym.error import NotARunFolder, OutputError, RunConfigMismatch
 from agentgym.runner.folder import (
     EPISODES_FILE,
+    LOCK_FILE,
     RUN_FILE,
     SUMMARY_FILE,
     FolderLock,
@@ -205,6 +207,8 @@ class EpisodeStore:
         if not self.overwrite:
             self._check(config, self.previous)
         create_folder(self.folder)
+        if self.overwrite:
+            self._remove_false_lock()
         self._lock = FolderLock(self.folder)
         try:
             if self.overwrite:
@@ -239,6 +243,18 @@ class EpisodeStore:
                 raise OutputError(f"cannot remove {path}: {e.strerror or e}") from e
         self.log = EpisodeLog(self.folder / EPISODES_FILE)
         self.records = {}
+
+    def _remove_false_lock(self) -> None:
+        """Remove a ``run.lock`` that no run made (a link, a FIFO, a file with other names): only its name goes."""
+        path = self.folder / LOCK_FILE
+        try:
+            info = path.lstat()
+            if not stat.S_ISDIR(info.st_mode) and (not stat.S_ISREG(info.st_mode) or info.st_nlink > 1):
+                path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise OutputError(f"cannot remove {path}: {e.strerror or e}") from e
 
     def _reread_if_changed(self) -> None:
         """Read the records again if another run appended to them between our first read and our lock."""

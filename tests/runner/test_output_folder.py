@@ -233,3 +233,35 @@ def test_envs_other_than_agentgyms_are_refused_up_front(name, tmp_path):
     assert not (tmp_path / "out").exists()
     with pytest.raises(KeyError, match="known: alfworld, game24"):
         evaluate(name, progress=False)
+
+
+def test_bad_lines_are_named_then_counted(tmp_path):
+    path = tmp_path / "episodes.jsonl"
+    played = {"task_id": "b", "episode": 0, "won": True, "score": 1, "return": 1.0, "num_steps": 2, "steps": []}
+    lines = [
+        b"x",
+        b'{"task_id": "a", "episode": true, "error": "E"}',  # a boolean is not an episode index
+        json.dumps({**played, "won": 1}).encode(),
+        json.dumps({**played, "score": "1"}).encode(),
+        json.dumps({key: value for key, value in played.items() if key != "steps"}).encode(),
+        json.dumps({**played, "error": {"x": 1}}).encode(),
+        *[b"\xff"] * 3,
+        b"",  # blank lines are not records and not errors
+        json.dumps(played).encode(),
+        b'{"task_id": "a", "episode": 0, "error": "E"}',
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    log = read_episodes(path)
+    assert [(r["task_id"], r["episode"]) for r in log.records] == [("b", 0), ("a", 0)]
+    assert [why for _, why in log.bad_lines] == [
+        "invalid JSON: Expecting value, column 1",
+        "wrong type of episode",
+        "wrong type of won",
+        "wrong type of score",
+        "no steps",
+        "its error is not a string",
+        *["invalid UTF-8"] * 3,
+    ]
+    warnings = log.warnings()
+    assert len(warnings) == 6 and warnings[1].startswith(f"{path} line 2: not a valid episode record (wrong type")
+    assert warnings[-1] == f"{path}: 4 more lines are not valid episode records; skipped"
