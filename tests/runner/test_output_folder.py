@@ -121,6 +121,28 @@ def test_the_lock_is_taken_again_after_release(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize(
+    ("content", "who"),
+    [
+        (b"\xff garbage", "another process"),
+        (b'{"pid": "1; rm -rf /", "host": "\\u001b[2Jx"}', "another process"),  # what is named is checked
+        (b'{"pid": 42, "host": "' + b"h" * 300 + b'"}', "process 42"),
+    ],
+)
+def test_a_lock_holder_that_wrote_something_else_is_another_process(tmp_path, content, who):
+    lock = FolderLock(tmp_path)
+    try:
+        os.pwrite(lock.fd, content, 0)
+        os.ftruncate(lock.fd, len(content))
+        with pytest.raises(RunLocked) as refused:
+            FolderLock(tmp_path)
+        assert str(refused.value) == (
+            f"{tmp_path} is in use by a run in {who}; wait for it to finish or use another --out"
+        )
+    finally:
+        lock.release()
+
+
 def test_reading_a_run_changes_nothing(tmp_path):
     evaluate("game24", limit=3, workers=0, out=tmp_path, progress=False)
     episodes = tmp_path / "episodes.jsonl"
