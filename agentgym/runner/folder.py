@@ -35,6 +35,7 @@ LOCK_FILE = "run.lock"
 MAX_JSON_BYTES = 16 * 2**20
 
 _KINDS = (
+    (stat.S_ISREG, "a file"),
     (stat.S_ISLNK, "a symbolic link"),
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a FIFO"),
@@ -45,7 +46,7 @@ _KINDS = (
 
 
 def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
 
 
 def _refuse(path: Path, what: str) -> NotARunFolder:

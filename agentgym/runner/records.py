@@ -184,6 +184,8 @@ class EpisodeStore:
         try:
             self.previous = None if overwrite else existing_run(self.folder)
         except NotARunFolder as e:
+            if not self.folder.is_dir():
+                raise
             raise NotARunFolder(f"{e}; use another output folder, or --overwrite to replace it") from e
         self.log = EpisodeLog(self.folder / EPISODES_FILE)
         if self.previous is not None:
