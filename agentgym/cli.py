@@ -280,7 +280,8 @@ def report(
     except (FileNotFoundError, NotARunFolder) as e:
         console().print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True)
         raise typer.Exit(2) from e
-    for problem in (problem for run in loaded for problem in run.problems):
+    problems = [problem for run in loaded for problem in run.problems]
+    for problem in problems:
         console().print(f"[yellow]warning:[/yellow] {escape(problem)}", soft_wrap=True)
     table = reporting.rows(loaded)
     terminal = console()
@@ -291,7 +292,8 @@ def report(
         if markdown is not None:
             markdown.write_text(reporting.markdown(table))
         if json_out is not None:
-            json_out.write_text(json.dumps({"rows": table, "warnings": reporting.warnings(loaded)}, indent=2))
+            warnings = [*problems, *reporting.warnings(loaded)]
+            json_out.write_text(json.dumps({"rows": table, "warnings": warnings}, indent=2))
         if png is not None:
             try:
                 console().print(f"plot: {reporting.plot_success_by_trial(loaded, png)}")

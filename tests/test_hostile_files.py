@@ -141,7 +141,8 @@ def test_report_on_hostile_contents(run_folder, name, content, tmp_path):
         assert len(warnings) == 1 and "summary.json" in warnings[0] and "wall time not shown" in warnings[0]
     else:
         assert warnings == [], output
-    assert json.loads((tmp_path / "report.json").read_text())["rows"][0]["episodes"] == 3
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["rows"][0]["episodes"] == 3 and saved["warnings"] == [w.removeprefix("warning: ") for w in warnings]
 
 
 @pytest.mark.parametrize("content", CONTENTS)
