@@ -32,6 +32,7 @@ CONTENTS: dict[str, bytes] = {
     "empty": b"",
     "huge-line": b'{"x": "' + b"A" * 20_000_000 + b'"}',
     "deep-nesting": b"[" * 200_000 + b"]" * 200_000,
+    "huge-integer": b'{"task_id": "x", "episode": ' + b"9" * 5000 + b', "wall_time_s": ' + b"9" * 5000 + b"}",
     "json-list": b"[1, 2, 3]",
     "json-string": b'"a run"',
     "json-null": b"null",

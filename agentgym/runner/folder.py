@@ -124,8 +124,10 @@ def read_json_object(path: Path, what: str) -> dict[str, Any]:
         raise NotARunFolder(f"{path} is not {what} (invalid UTF-8)") from None
     except json.JSONDecodeError as e:
         raise NotARunFolder(f"{path} is not {what} (invalid JSON: {e.msg}, column {e.colno})") from None
-    except (ValueError, RecursionError) as e:
-        raise NotARunFolder(f"{path} is not {what} ({e or 'nested too deeply'})") from None
+    except ValueError as e:  # too large, or an integer of thousands of digits
+        raise NotARunFolder(f"{path} is not {what} ({str(e).split(':')[0]})") from None
+    except RecursionError:
+        raise NotARunFolder(f"{path} is not {what} (JSON nested too deeply)") from None
     if not isinstance(value, dict):
         raise NotARunFolder(f"{path} is not {what} (a JSON {type(value).__name__}, not an object)")
     return value

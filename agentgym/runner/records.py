@@ -90,6 +90,8 @@ def _parse(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, "invalid UTF-8"
     except json.JSONDecodeError as e:
         return None, f"invalid JSON: {e.msg}, column {e.colno}"
+    except ValueError:  # an integer of thousands of digits
+        return None, "invalid JSON: a number too large"
     except RecursionError:
         return None, "JSON nested too deeply"
     problem = record_problem(record)
