@@ -70,6 +70,8 @@ def record_problem(record: Any) -> str | None:
     error = record.get("error")
     if error is not None and not isinstance(error, str):
         return "its error is not a string"
+    if record.get("memory") is not None and not isinstance(record["memory"], str):
+        return "its memory is not a string"  # what a failed trial passes to the next one
     fields = _RECORD_FIELDS if error is not None else {**_RECORD_FIELDS, **_PLAYED_FIELDS}
     missing = [key for key in fields if key not in record]
     if missing:

@@ -267,6 +267,7 @@ def test_bad_lines_are_named_then_counted(tmp_path):
         json.dumps({**played, "score": "1"}).encode(),
         json.dumps({key: value for key, value in played.items() if key != "steps"}).encode(),
         json.dumps({**played, "error": {"x": 1}}).encode(),
+        json.dumps({**played, "memory": ["not", "text"]}).encode(),
         *[b"\xff"] * 3,
         b"",  # blank lines are not records and not errors
         json.dumps(played).encode(),
@@ -282,8 +283,9 @@ def test_bad_lines_are_named_then_counted(tmp_path):
         "wrong type of score",
         "no steps",
         "its error is not a string",
+        "its memory is not a string",
         *["invalid UTF-8"] * 3,
     ]
     warnings = log.warnings()
     assert len(warnings) == 6 and warnings[1].startswith(f"{path} line 2: not a valid episode record (wrong type")
-    assert warnings[-1] == f"{path}: 4 more lines are not valid episode records; skipped"
+    assert warnings[-1] == f"{path}: 5 more lines are not valid episode records; skipped"
