@@ -55,6 +55,8 @@ _PLAYED_FIELDS: dict[str, tuple[type, ...]] = {
     "return": _NUMBER,
     "num_steps": (int,),
     "steps": (list,),
+    "first_observation": (str,),
+    "final_observation": (str,),
 }
 
 
@@ -81,7 +83,13 @@ def record_problem(record: Any) -> str | None:
         for key, types in fields.items()
         if not isinstance(record[key], types) or (isinstance(record[key], bool) and bool not in types)
     ]
-    return f"wrong type of {', '.join(wrong)}" if wrong else None
+    if wrong:
+        return f"wrong type of {', '.join(wrong)}"
+    whole = (
+        isinstance(s, dict) and isinstance(s.get("observation"), str) and isinstance(s.get("action"), str)
+        for s in record.get("steps", ())
+    )
+    return None if error is not None or all(whole) else "a step without its observation and action"
 
 
 def _parse(line: bytes) -> tuple[dict[str, Any] | None, str | None]:

@@ -259,7 +259,8 @@ def test_envs_other_than_agentgyms_are_refused_up_front(name, tmp_path):
 
 def test_bad_lines_are_named_then_counted(tmp_path):
     path = tmp_path / "episodes.jsonl"
-    played = {"task_id": "b", "episode": 0, "won": True, "score": 1, "return": 1.0, "num_steps": 2, "steps": []}
+    played = {"task_id": "b", "episode": 0, "won": True, "score": 1, "return": 1.0, "num_steps": 1}
+    played |= {"steps": [{"observation": "o", "action": "a"}], "first_observation": "o", "final_observation": "f"}
     lines = [
         b"x",
         b'{"task_id": "a", "episode": true, "error": "E"}',  # a boolean is not an episode index
@@ -268,6 +269,7 @@ def test_bad_lines_are_named_then_counted(tmp_path):
         json.dumps({key: value for key, value in played.items() if key != "steps"}).encode(),
         json.dumps({**played, "error": {"x": 1}}).encode(),
         json.dumps({**played, "memory": ["not", "text"]}).encode(),
+        json.dumps({**played, "steps": [{"observation": "o"}]}).encode(),
         *[b"\xff"] * 3,
         b"",  # blank lines are not records and not errors
         json.dumps(played).encode(),
@@ -284,8 +286,9 @@ def test_bad_lines_are_named_then_counted(tmp_path):
         "no steps",
         "its error is not a string",
         "its memory is not a string",
+        "a step without its observation and action",
         *["invalid UTF-8"] * 3,
     ]
     warnings = log.warnings()
     assert len(warnings) == 6 and warnings[1].startswith(f"{path} line 2: not a valid episode record (wrong type")
-    assert warnings[-1] == f"{path}: 5 more lines are not valid episode records; skipped"
+    assert warnings[-1] == f"{path}: 6 more lines are not valid episode records; skipped"
