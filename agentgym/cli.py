@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agentgym import data
-from agentgym.error import Error, OutputError, PolicyUnavailable
+from agentgym.error import Error, NotARunFolder, OutputError, OutputFolderUnavailable, PolicyUnavailable, RunLocked
 
 app = typer.Typer(help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Benchmark data: where it is looked for, and downloads.", no_args_is_help=True)
@@ -170,6 +170,9 @@ def run(
             debug=debug,
             **settings,
         )
+    except (RunLocked, OutputFolderUnavailable) as e:  # nothing was played, nothing changed
+        console().print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True)
+        raise typer.Exit(1) from e
     except (PolicyUnavailable, OutputError) as e:
         console().print(f"[red]error:[/red] {escape(str(e))}")
         console().print(f"the run stopped; its finished episodes are in {out}: run the same command again to resume")
@@ -178,6 +181,16 @@ def run(
         console().print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     print_summary(result.summary, result.out)
+    failed = result.failed
+    if failed:
+        played = len(result.records)
+        first = "".join(c if c.isprintable() else "?" for c in (failed[0]["error"] or "\n").splitlines()[0][:200])
+        console().print(
+            f"[red]{len(failed)} of {played} episodes ended in an error[/red] (first: {escape(first)}); "
+            "run the same command again to play them again",
+            soft_wrap=True,
+        )
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -264,23 +277,31 @@ def report(
 
     try:
         loaded = [reporting.load_run(folder) for folder in runs]
-    except FileNotFoundError as e:
-        console().print(f"[red]error:[/red] {e}")
+    except (FileNotFoundError, NotARunFolder) as e:
+        console().print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True)
         raise typer.Exit(2) from e
+    problems = [problem for run in loaded for problem in run.problems]
+    for problem in problems:
+        console().print(f"[yellow]warning:[/yellow] {escape(problem)}", soft_wrap=True)
     table = reporting.rows(loaded)
     terminal = console()
     terminal.print(reporting.rich_table(table, width=terminal.width))
     for warning in reporting.warnings(loaded):
         console().print(f"[yellow]warning:[/yellow] {warning}")
-    if markdown is not None:
-        markdown.write_text(reporting.markdown(table))
-    if json_out is not None:
-        json_out.write_text(json.dumps({"rows": table, "warnings": reporting.warnings(loaded)}, indent=2))
-    if png is not None:
-        try:
-            console().print(f"plot: {reporting.plot_success_by_trial(loaded, png)}")
-        except ImportError as e:
-            console().print(f"[yellow]no plot: {e} (pip install 'agentgym[report]')")
+    try:
+        if markdown is not None:
+            markdown.write_text(reporting.markdown(table))
+        if json_out is not None:
+            warnings = [*problems, *reporting.warnings(loaded)]
+            json_out.write_text(json.dumps({"rows": table, "warnings": warnings}, indent=2))
+        if png is not None:
+            try:
+                console().print(f"plot: {reporting.plot_success_by_trial(loaded, png)}")
+            except ImportError as e:
+                console().print(f"[yellow]no plot: {e} (pip install 'agentgym[report]')")
+    except OSError as e:  # a folder, a read-only place
+        console().print(f"[red]error:[/red] cannot write {escape(str(e.filename))}: {escape(e.strerror or str(e))}")
+        raise typer.Exit(1) from e
 
 
 @serve_app.command("webshop")

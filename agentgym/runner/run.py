@@ -20,7 +20,7 @@ from agentgym.policies import Policy, make_policy
 from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
 from agentgym.runner.executor import EnvHandle, Executor, make_executor
-from agentgym.runner.records import EPISODES_FILE, EpisodeStore, episode_key, read_records, summarize
+from agentgym.runner.records import EpisodeStore, episode_key, summarize
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
 from agentgym.wrappers.record import Trajectory
@@ -39,11 +39,19 @@ class RunResult:
         summary: aggregate numbers (``episodes``, ``success_rate``, ``mean_score``, ``mean_steps``, ...).
         records: one record per episode of the run (resumed ones included), in task order.
         out: the output folder, if the run wrote one.
+
+    An episode that ended in an error does not make :func:`evaluate` raise: ``summary["errors"]`` counts such
+    episodes and :attr:`failed` lists their records (the ``agentgym run`` command then exits with status 3).
     """
 
     summary: dict[str, Any]
     records: list[dict[str, Any]]
     out: Path | None
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The records of the episodes that ended in an error (a rerun with the same ``out`` plays them again)."""
+        return [record for record in self.records if record.get("error") is not None]
 
 
 def episode_seed(base_seed: int, env_id: str, task_id: str, episode: int) -> int:
@@ -114,7 +122,9 @@ async def aevaluate(
         workers: env worker processes (= episodes in flight); 0 runs envs in this process.
         max_steps: step cap per episode (default: the env's registered cap).
         out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
-            resumed. ``None`` keeps everything in memory.
+            resumed (a line of ``episodes.jsonl`` that is not a valid record is skipped with a warning naming
+            the file and line, and its episode is played again). One run at a time holds it. ``None`` keeps
+            everything in memory.
         overwrite: replace a different run found in ``out`` instead of refusing.
         seed: base seed; each episode's seed derives from it and the episode's identity.
         env_kwargs: extra ``gymnasium.make`` arguments.
@@ -138,7 +148,13 @@ async def aevaluate(
         PolicyUnavailable: the LLM server stayed unreachable past the policy's retry budget. The run stops;
             finished episodes are saved, the ones in flight are not recorded, and re-running resumes.
         OutputError: a record could not be written (a full disk). The run stops; ``out`` holds every record
-            written before, intact.
+            written before, intact. Its subclass ``OutputFolderUnavailable``: ``out`` cannot be written at all
+            (read-only); nothing was played.
+        RunLocked: another process is running in ``out`` (the message names its process id and host).
+        NotARunFolder: ``out`` holds something other than a run: records but no ``run.json``, a ``run.json``
+            that is not a JSON object, a records file that is a link or not a regular file. Its subclass
+            ``RunConfigMismatch``: a run with another configuration (and ``overwrite`` is off). Nothing in
+            ``out`` was changed.
     """
     if trials > 1 and episodes_per_task > 1:
         raise ValueError("use either trials (sequential retries of a task) or episodes_per_task, not both")
@@ -150,7 +166,8 @@ async def aevaluate(
     ids, split_name = facts.task_ids, facts.split
     policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
     agent_cls = resolve_agent(agent)
-    history = tuple(read_records(Path(out) / EPISODES_FILE)) if out is not None and not overwrite else ()
+    store = EpisodeStore(out, overwrite=overwrite) if out is not None else None  # read only, for now
+    history = tuple(store.records.values()) if store is not None else ()
     make_agent = agent_cls.factory(
         policy_obj,
         RunSetup(env_id, facts.env_name, env_config.kwargs, split_name, tuple(ids), history),
@@ -174,17 +191,25 @@ async def aevaluate(
         "workers": workers,
         **software(),
     }
-    store = EpisodeStore(Path(out), config, overwrite=overwrite) if out is not None else None
-    if executor is None or isinstance(executor, str):
-        executor = make_executor(
-            executor or "local",
-            env_config,
-            workers,
-            recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
-            recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
-            timeout_s=timeout_s,
-            ray_address=ray_address,
-        )
+    try:
+        if store is not None:
+            store.open(config)
+        if executor is None or isinstance(executor, str):
+            executor = make_executor(
+                executor or "local",
+                env_config,
+                workers,
+                recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
+                recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
+                timeout_s=timeout_s,
+                ray_address=ray_address,
+            )
+    except BaseException:
+        if store is not None:
+            store.close()
+        if isinstance(policy, str):
+            policy_obj.close()
+        raise
     per_task = max(trials, episodes_per_task)
     episodes = [(task_id, i) for task_id in ids for i in range(per_task)]
     results: dict[tuple[str, int], dict[str, Any]] = dict(store.records) if store else {}
@@ -264,6 +289,8 @@ async def aevaluate(
                 if not failed:
                     raise
                 logger.error("%s", e)  # the error that stopped the run is the one to report
+            finally:
+                store.close()
     return RunResult(summary, ordered, store.folder if store else None)
 
 
