@@ -19,7 +19,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from agentgym import data, validate
-from agentgym.error import Error, OutputError, PolicyUnavailable
+from agentgym.error import Error, NotARunFolder, OutputError, OutputFolderUnavailable, PolicyUnavailable, RunLocked
 
 
 class _Commands(TyperGroup):
@@ -66,6 +66,11 @@ def console() -> Console:
 def say(text: str) -> None:
     """Print ``text`` on stdout as it is: no markup, no highlighting, no wrapping."""
     console().print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """Print ``warning: MESSAGE`` on stdout, the message literally."""
+    console().print(Text.assemble(("warning: ", "yellow"), message), highlight=False, soft_wrap=True)
 
 
 def print_error(message: str) -> None:
@@ -230,12 +235,22 @@ def run(
             debug=debug,
             **settings,
         )
+    except (RunLocked, OutputFolderUnavailable) as e:  # nothing was played, nothing changed
+        fail(e, 1)
     except (PolicyUnavailable, OutputError) as e:
         stopped = f"the run stopped; its finished episodes are in {out}: run the same command again to resume"
         fail(f"{message_of(e)} ({stopped})", 1)
     except (Error, ValueError, KeyError, TypeError) as e:
         fail(e)
     print_summary(result.summary, result.out)
+    failed = result.failed
+    if failed:
+        played = len(result.records)
+        first = "".join(c if c.isprintable() else "?" for c in (failed[0]["error"] or "\n").splitlines()[0][:200])
+        text = Text(f"{len(failed)} of {played} episodes ended in an error", style="red")
+        text.append(f" (first: {first}); run the same command again to play them again")
+        console().print(text, highlight=False, soft_wrap=True)
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -318,28 +333,31 @@ def report(
     """Compare runs, with the published numbers of their paper presets beside them."""
     from agentgym import report as reporting
 
-    if png is not None and (png.suffix.lower() != ".png" or not png.parent.is_dir()):
-        fail(f"--png must name a .png file in an existing folder, got {str(png)!r}")
     try:
         loaded = [reporting.load_run(folder) for folder in runs]
-    except FileNotFoundError as e:
+    except (FileNotFoundError, NotARunFolder) as e:
         fail(e)
+    problems = [problem for run in loaded for problem in run.problems]
+    for problem in problems:
+        warn(problem)
     table = reporting.rows(loaded)
-    try:  # the files first: a path that cannot be written is an error before anything is printed
+    terminal = console()
+    terminal.print(reporting.rich_table(table, width=terminal.width))
+    for warning in reporting.warnings(loaded):
+        warn(warning)
+    try:
         if markdown is not None:
             markdown.write_text(reporting.markdown(table))
         if json_out is not None:
-            json_out.write_text(json.dumps({"rows": table, "warnings": reporting.warnings(loaded)}, indent=2))
-        plot = reporting.plot_success_by_trial(loaded, png) if png is not None else None
-    except ImportError as e:
-        fail(f"no plot: {e} (pip install 'agentgym[report]')")
-    except (OSError, ValueError) as e:  # a folder, a missing parent, an image format matplotlib does not know
-        fail(f"cannot write {getattr(e, 'filename', None) or png}: {getattr(e, 'strerror', None) or e}")
-    console().print(reporting.rich_table(table))
-    for warning in reporting.warnings(loaded):
-        console().print(Text.assemble(("warning: ", "yellow"), warning), highlight=False, soft_wrap=True)
-    if plot is not None:
-        say(f"plot: {plot}")
+            warnings = [*problems, *reporting.warnings(loaded)]
+            json_out.write_text(json.dumps({"rows": table, "warnings": warnings}, indent=2))
+        if png is not None:
+            try:
+                say(f"plot: {reporting.plot_success_by_trial(loaded, png)}")
+            except ImportError as e:
+                warn(f"no plot: {e} (pip install 'agentgym[report]')")
+    except OSError as e:  # a folder, a read-only place
+        fail(f"cannot write {e.filename}: {e.strerror or e}", 1)
 
 
 @serve_app.command("webshop")
@@ -347,7 +365,7 @@ def serve_webshop(
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 only on a trusted network).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 3000,
     catalog: Annotated[str, typer.Option(help="Product catalog: 1k or full.")] = "1k",
-    goals: Annotated[str, typer.Option(help="Goals: synthetic or human.")] = "synthetic",
+    goals: Annotated[str, typer.Option(help="Goals: synthetic, human or agentgym.")] = "synthetic",
 ) -> None:
     """Serve the WebShop site (the original's pages) until Ctrl-C; /<session id> starts a goal."""
     from agentgym.envs.webshop.site import serve

@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from agentgym.error import ChecksumMismatch, DataNotFound
+from agentgym.error import ChecksumMismatch, DataNotFound, import_optional
 
 DATA_ENV_VAR = "AGENTGYM_DATA"
 
@@ -30,11 +32,14 @@ class RemoteFile:
 
     ``sha256=None`` only for a file whose own checksum is not published and could not be computed here; its
     dataset's ``unpack`` step must then verify the content it installs (and raise :class:`ChecksumMismatch`).
+    ``size``, when known, is checked too. A Google Drive file (``url`` from :func:`drive_file`) is fetched with
+    ``gdown``.
     """
 
     url: str
     path: str
     sha256: str | None
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,12 @@ _PAPER_PROMPTS = (
         _REFLEXION,
         "alfworld_runs/reflexion_few_shot_examples.txt",
         "5040995a3cdc88bce30fa26bec3ca4875ced8db98b7b2859f5c1614deec716e7",
+    ),
+    _paper_prompt(
+        "reflexion/alfworld_generate_reflections.py",
+        _REFLEXION,
+        "alfworld_runs/generate_reflections.py",
+        "d7fbe4af7ff21ce9bc73ad2bcf16bf265682d1fb3554dc62985f3ada09997ef7",
     ),
     _paper_prompt(
         "reflexion/webshop_base_prompt.txt",
@@ -181,6 +192,67 @@ _PAPER_PROMPTS = (
 )
 
 
+DRIVE_URL = "https://drive.google.com"
+DRIVE_URL_ENV_VAR = "AGENTGYM_DRIVE_URL"  # another host serving /uc?id=ID (a mirror; the tests' local server)
+RECORDED_DIGESTS = "SHA256SUMS"
+
+
+def drive_file(file_id: str, path: str, sha256: str | None = None, size: int | None = None) -> RemoteFile:
+    """A file on Google Drive, by id, fetched with ``gdown`` (as the original ``setup.sh`` scripts do)."""
+    return RemoteFile(url=f"{DRIVE_URL}/uc?id={file_id}", path=path, sha256=sha256, size=size)
+
+
+# WebShop's files as its setup.sh fetches them (princeton-nlp/WebShop). Only items_ins_v2_1000.json has a known
+# digest; the others are recorded in webshop/SHA256SUMS at their first download and must match it afterwards.
+_WEBSHOP_HUMAN = drive_file("14Kb5SPBk_jfdLZ_CDBNitW98QLDlKR5O", "webshop/items_human_ins.json")
+_WEBSHOP_1K = (
+    drive_file("1EgHdxQ_YxqIQlvvq5iKlCrkEKR6-j0Ib", "webshop/items_shuffle_1000.json"),
+    drive_file(
+        "1IduG0xl544V_A_jv3tHXC0kyFi7PnyBu",
+        "webshop/items_ins_v2_1000.json",
+        sha256="f88a36314a397b53b3d9c3fa5878e5f7b26d35019a51ec83fbedeca61a948f6f",
+        size=147_099,
+    ),
+    _WEBSHOP_HUMAN,
+)
+_WEBSHOP_FULL = (
+    drive_file("1A2whVgOO0euk5O13n2iYDM0bQRkkRduB", "webshop/items_shuffle.json"),
+    drive_file("1s2j6NgHljiZzQNL3veZaAiyW_qDEgBNi", "webshop/items_ins_v2.json"),
+    _WEBSHOP_HUMAN,
+)
+
+
+def _read_digests(folder: Path) -> dict[str, str]:
+    """The ``sha256  name`` lines of ``folder/SHA256SUMS`` (empty when there is none)."""
+    path = folder / RECORDED_DIGESTS
+    if not path.is_file():
+        return {}
+    lines = (line.split(maxsplit=1) for line in path.read_text().splitlines())
+    return {name.strip().lstrip("*"): digest for digest, name in (p for p in lines if len(p) == 2)}
+
+
+def _record_digests(files: tuple[RemoteFile, ...], root: Path) -> None:
+    """Record the sha256 of each installed file with no pinned digest, or check it against the recorded one.
+
+    Raises:
+        ChecksumMismatch: when an installed file differs from the digest recorded at its first download.
+    """
+    for remote in files:
+        target = root / remote.path
+        if remote.sha256 is not None or not target.is_file():
+            continue
+        recorded = _read_digests(target.parent)
+        actual = sha256_of(target)
+        if target.name not in recorded:
+            with (target.parent / RECORDED_DIGESTS).open("a") as f:
+                f.write(f"{actual}  {target.name}\n")
+        elif recorded[target.name] != actual:
+            raise ChecksumMismatch(
+                f"{target} has sha256 {actual}, but {recorded[target.name]} was recorded in "
+                f"{target.parent / RECORDED_DIGESTS} when it was first downloaded; remove that line to accept it"
+            )
+
+
 def _unpack_alfworld(root: Path) -> None:
     from agentgym.envs.alfworld.dataset import unpack_release  # stdlib-only module: no extra needed
 
@@ -238,6 +310,20 @@ DATASETS: dict[str, Dataset] = {
             ),
         ),
         unpack=_unpack_alfworld,
+    ),
+    "webshop": Dataset(
+        name="webshop",
+        description="WebShop's 1,000-product setting (products, attributes and synthetic instructions, human "
+        "instructions), from the Google Drive files of its setup.sh.",
+        files=_WEBSHOP_1K,
+        unpack=partial(_record_digests, _WEBSHOP_1K),
+    ),
+    "webshop-full": Dataset(
+        name="webshop-full",
+        description="WebShop's full 1.18M-product catalog (about 5 GB) with its attributes and the human "
+        "instructions, from the Google Drive files of its setup.sh.",
+        files=_WEBSHOP_FULL,
+        unpack=partial(_record_digests, _WEBSHOP_FULL),
     ),
     "prompts": Dataset(
         name="prompts",
@@ -354,6 +440,9 @@ def _local_candidate(folder: Path, remote: RemoteFile) -> Path | None:
 
 def _fetch(name: str, remote: RemoteFile, out: Any, source: Path | None) -> None:
     """Copy ``remote``'s content into ``out``: from the user's ``source`` when given, else from its URL."""
+    if source is None and remote.url.startswith(f"{DRIVE_URL}/"):
+        _fetch_drive(name, remote, out)
+        return
     filename = Path(remote.path).name
     checksum = f"sha256 {remote.sha256}" if remote.sha256 else "its content is checked after download"
     if source is not None:
@@ -371,3 +460,36 @@ def _fetch(name: str, remote: RemoteFile, out: Any, source: Path | None) -> None
             f"could not fetch {remote.url} ({e}). Fetch that file by hand ({checksum}) and install it with "
             f"`agentgym data download {name} --from PATH` (PATH: the file, or a folder holding {filename})"
         ) from e
+
+
+def _fetch_drive(name: str, remote: RemoteFile, out: Any) -> None:
+    """Stream a Google Drive file into ``out`` with ``gdown``; check its size and any recorded digest.
+
+    The host is ``$AGENTGYM_DRIVE_URL`` when set (a mirror serving ``/uc?id=ID``), else Google Drive.
+
+    Raises:
+        DataNotFound: when the host cannot be reached or refuses the file (the message gives the ``--from`` way).
+        ChecksumMismatch: on a wrong size, or a digest other than the one recorded at the first download.
+    """
+    gdown = import_optional("gdown", "webshop")
+    url = os.environ.get(DRIVE_URL_ENV_VAR, DRIVE_URL).rstrip("/") + remote.url[len(DRIVE_URL) :]
+    digest = hashlib.sha256()
+    try:
+        gdown.download(
+            url, output=out, quiet=not sys.stderr.isatty(), use_cookies=False, timeout=60, hasher=digest,
+            log_messages={"output": f"To: {remote.path} under {data_root()}\n"},
+        )  # fmt: skip
+    except (gdown.exceptions.DownloadError, OSError, ValueError) as e:  # requests' errors are OSErrors
+        raise DataNotFound(
+            f"could not fetch {url} ({type(e).__name__}: {e}). Fetch {Path(remote.path).name} by hand and install "
+            f"it with `agentgym data download {name} --from PATH` (PATH: the file, or a folder holding it)"
+        ) from e
+    size = out.tell()
+    if remote.size is not None and size != remote.size:
+        raise ChecksumMismatch(f"{url} gave {size} bytes, expected {remote.size}; it was not installed")
+    recorded = _read_digests(data_root() / Path(remote.path).parent).get(Path(remote.path).name)
+    if remote.sha256 is None and recorded is not None and digest.hexdigest() != recorded:
+        raise ChecksumMismatch(
+            f"{url} has sha256 {digest.hexdigest()}, but {recorded} was recorded at its first download; "
+            "it was not installed"
+        )

@@ -77,10 +77,10 @@ PRESETS: dict[str, Preset] = {
             "reflexion-alfworld",
             "agentgym/ALFWorld-v0",
             "valid_unseen",
-            "reflexion",
+            "reflexion-alfworld",
             max_steps=49,
             trials=11,
-            agent_kwargs={"shots": 2, "rewrites": ["alfworld-put-as-move"]},
+            agent_kwargs={"prompts": "paper", "rewrites": ["alfworld-put-as-move"]},
             published=(
                 Published(
                     "ReAct + Reflexion",
@@ -100,15 +100,29 @@ PRESETS: dict[str, Preset] = {
             "react-alfworld",
             "agentgym/ALFWorld-v0",
             "valid_unseen",
-            "react",
+            "react-alfworld",
             max_steps=49,
             trials=7,
-            agent_kwargs={"shots": 2, "rewrites": ["alfworld-put-as-move"]},
+            agent_kwargs={"prompts": "paper", "rewrites": ["alfworld-put-as-move"]},
             published=(
                 Published("ReAct only", "text-davinci-003", "success_rate", 84 / 134, _REFLEXION_LOG, trial=0),
                 Published("ReAct only", "text-davinci-003", "success_rate", 101 / 134, _REFLEXION_LOG, trial=6),
             ),
             notes="Reflexion's baseline: the same trial loop without reflections (trials 0-6 in its logs).",
+        ),
+        Preset(
+            "cops-alfworld",
+            "agentgym/ALFWorld-v0",
+            "valid_unseen",
+            "cops-alfworld",
+            max_steps=49,
+            trials=10,
+            agent_kwargs={"prompts": "paper", "k": 5, "c": 5.0, "rewrites": ["alfworld-put-as-move"]},
+            notes=(
+                "uclaml/COPS's ALFWorld actor (Llama-3.1-8B/70B-Instruct in the paper) and knn selection; the paper "
+                "embedded with gte-Qwen1.5-7B-instruct at /v1/embeddings (--agent-arg embedder=openai:MODEL@URL), "
+                "the default is all-MiniLM-L6-v2 on CPU. Trials are barriers. Published numbers not verified yet."
+            ),
         ),
         Preset(
             "reflexion-webshop",
@@ -129,7 +143,7 @@ PRESETS: dict[str, Preset] = {
             "eto-webshop",
             "agentgym/WebShop-v0",
             "eto_test",
-            "react",
+            "eto",
             max_steps=10,
             env_kwargs={"goals": "human", "catalog": "full"},
             published=(
@@ -142,7 +156,7 @@ PRESETS: dict[str, Preset] = {
             "eto-sciworld-seen",
             "agentgym/ScienceWorld-v0",
             "eto_seen",
-            "react",
+            "eto",
             max_steps=120,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.738, _ETO_TABLE),
@@ -155,7 +169,7 @@ PRESETS: dict[str, Preset] = {
             "eto-sciworld-unseen",
             "agentgym/ScienceWorld-v0",
             "eto_unseen",
-            "react",
+            "eto",
             max_steps=120,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "mean_score", 0.650, _ETO_TABLE),
@@ -168,7 +182,7 @@ PRESETS: dict[str, Preset] = {
             "eto-alfworld-seen",
             "agentgym/ALFWorld-v0",
             "valid_seen",
-            "react",
+            "eto",
             max_steps=40,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "success_rate", 0.686, _ETO_TABLE),
@@ -180,7 +194,7 @@ PRESETS: dict[str, Preset] = {
             "eto-alfworld-unseen",
             "agentgym/ALFWorld-v0",
             "valid_unseen",
-            "react",
+            "eto",
             max_steps=40,
             published=(
                 Published("ETO", "Llama-2-7B-Chat", "success_rate", 0.724, _ETO_TABLE),

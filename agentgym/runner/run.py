@@ -20,7 +20,7 @@ from agentgym.policies import Policy, make_policy
 from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
 from agentgym.runner.executor import EnvHandle, Executor, make_executor
-from agentgym.runner.records import EPISODES_FILE, EpisodeStore, episode_key, read_records, summarize
+from agentgym.runner.records import EpisodeStore, episode_key, summarize
 from agentgym.runner.run_settings import check_episode_count, check_run_settings, unique_task_ids
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
@@ -41,11 +41,19 @@ class RunResult:
         summary: aggregate numbers (``episodes``, ``success_rate``, ``mean_score``, ``mean_steps``, ...).
         records: one record per episode of the run (resumed ones included), in task order.
         out: the output folder, if the run wrote one.
+
+    An episode that ended in an error does not make :func:`evaluate` raise: ``summary["errors"]`` counts such
+    episodes and :attr:`failed` lists their records (the ``agentgym run`` command then exits with status 3).
     """
 
     summary: dict[str, Any]
     records: list[dict[str, Any]]
     out: Path | None
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The records of the episodes that ended in an error (a rerun with the same ``out`` plays them again)."""
+        return [record for record in self.records if record.get("error") is not None]
 
 
 def episode_seed(base_seed: int, env_id: str, task_id: str, episode: int) -> int:
@@ -111,11 +119,14 @@ async def aevaluate(
         episodes_per_task: independent episodes per task (different seeds; for best-of-N, pass@k).
         trials: sequential attempts per task, stopping at the first win; what the agent's ``after_episode``
             returns after a failed trial reaches the next one (Reflexion). ``summary["success_by_trial"]``
-            is the cumulative success after each trial.
+            is the cumulative success after each trial. Agents with ``lockstep_trials`` (CoPS) play trial t of
+            every task before any trial t+1.
         workers: env worker processes (= episodes in flight); 0 runs envs in this process.
         max_steps: step cap per episode, 1 to 100,000 (default: the env's registered cap).
         out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
-            resumed. ``None`` keeps everything in memory.
+            resumed (a line of ``episodes.jsonl`` that is not a valid record is skipped with a warning naming
+            the file and line, and its episode is played again). One run at a time holds it. ``None`` keeps
+            everything in memory.
         overwrite: replace a different run found in ``out`` instead of refusing.
         seed: base seed; each episode's seed derives from it and the episode's identity.
         env_kwargs: extra ``gymnasium.make`` arguments.
@@ -141,7 +152,13 @@ async def aevaluate(
         PolicyUnavailable: the LLM server stayed unreachable past the policy's retry budget. The run stops;
             finished episodes are saved, the ones in flight are not recorded, and re-running resumes.
         OutputError: a record could not be written (a full disk). The run stops; ``out`` holds every record
-            written before, intact.
+            written before, intact. Its subclass ``OutputFolderUnavailable``: ``out`` cannot be written at all
+            (read-only); nothing was played.
+        RunLocked: another process is running in ``out`` (the message names its process id and host).
+        NotARunFolder: ``out`` holds something other than a run: records but no ``run.json``, a ``run.json``
+            that is not a JSON object, a records file that is a link or not a regular file. Its subclass
+            ``RunConfigMismatch``: a run with another configuration (and ``overwrite`` is off). Nothing in
+            ``out`` was changed.
     """
     check_run_settings(
         limit=limit,
@@ -168,7 +185,8 @@ async def aevaluate(
     facts = _env_facts(env_config, split, task_ids, limit)
     ids, split_name = facts.task_ids, facts.split
     check_episode_count(len(ids), max(trials, episodes_per_task))
-    history = tuple(read_records(Path(out) / EPISODES_FILE)) if out is not None and not overwrite else ()
+    store = EpisodeStore(out, overwrite=overwrite) if out is not None else None  # read only, for now
+    history = tuple(store.records.values()) if store is not None else ()
     make_agent = agent_cls.factory(
         policy_obj,
         RunSetup(env_id, facts.env_name, env_config.kwargs, split_name, tuple(ids), history),
@@ -192,17 +210,25 @@ async def aevaluate(
         "workers": workers,
         **software(),
     }
-    store = EpisodeStore(Path(out), config, overwrite=overwrite) if out is not None else None
-    if executor is None or isinstance(executor, str):
-        executor = make_executor(
-            executor or "local",
-            env_config,
-            workers,
-            recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
-            recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
-            timeout_s=timeout_s,
-            ray_address=ray_address,
-        )
+    try:
+        if store is not None:
+            store.open(config)
+        if executor is None or isinstance(executor, str):
+            executor = make_executor(
+                executor or "local",
+                env_config,
+                workers,
+                recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
+                recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
+                timeout_s=timeout_s,
+                ray_address=ray_address,
+            )
+    except BaseException:
+        if store is not None:
+            store.close()
+        if isinstance(policy, str):
+            policy_obj.close()
+        raise
     per_task = max(trials, episodes_per_task)
     episodes = [(task_id, i) for task_id in ids for i in range(per_task)]
     results: dict[tuple[str, int], dict[str, Any]] = dict(store.records) if store else {}
@@ -236,10 +262,32 @@ async def aevaluate(
             if record.get("memory"):
                 memory = [*memory, record["memory"]]
 
+    async def run_trials_in_lockstep() -> None:
+        """Trial t of every task ends before any trial t+1 starts (agents whose memory is shared across tasks)."""
+        memories: dict[str, list[str]] = {task_id: [] for task_id in ids}
+        open_tasks = list(ids)
+        for trial in range(trials):
+
+            async def attempt(task_id: str, trial: int = trial) -> None:
+                key = (task_id, trial)
+                record = results[key] if done(key) else await play(task_id, trial, memories[task_id])
+                if record["won"]:
+                    open_tasks.remove(task_id)
+                    bar.update(sum(not done((task_id, t)) for t in range(trial + 1, trials)))
+                elif record.get("memory"):
+                    memories[task_id] = [*memories[task_id], record["memory"]]
+
+            if not open_tasks:
+                return
+            await _all_or_first_error([attempt(task_id) for task_id in list(open_tasks)])
+
     failed = False
     try:
         with bar:
-            await _all_or_first_error([run_task(task_id) for task_id in ids])
+            if trials > 1 and agent_cls.lockstep_trials:
+                await run_trials_in_lockstep()
+            else:
+                await _all_or_first_error([run_task(task_id) for task_id in ids])
     except BaseException:
         failed = True
         raise
@@ -260,6 +308,8 @@ async def aevaluate(
                 if not failed:
                     raise
                 logger.error("%s", e)  # the error that stopped the run is the one to report
+            finally:
+                store.close()
     return RunResult(summary, ordered, store.folder if store else None)
 
 
@@ -398,11 +448,19 @@ class _EpisodePlayer:
         agent = self.make_agent()
         agent.reset(observation, info, context)
         trajectory = Trajectory(observation, task_id=task_id, task=info["task"])
+        cap = self.config.get("max_steps")
         while not (trajectory.terminated or trajectory.truncated):
             t = time.perf_counter()
             decision: AgentStep = await agent.act(observation, info)
             agent_s += time.perf_counter() - t
-            observation, reward, terminated, truncated, info = await env_call("step", action=decision.action)
+            if decision.observation is None:
+                observation, reward, terminated, truncated, info = await env_call("step", action=decision.action)
+            else:  # answered by the agent: a step of the episode that the env does not see
+                observation, reward, terminated, truncated = decision.observation, 0.0, False, False
+                info = {**info, "invalid_action": False}
+            # The env's TimeLimit counts only the steps it saw; the cap counts every recorded step.
+            at_cap = cap is not None and len(trajectory.steps) + 1 >= cap
+            truncated = truncated or (not terminated and (decision.final or at_cap))
             trajectory.add(
                 decision.action,
                 observation,
@@ -412,6 +470,8 @@ class _EpisodePlayer:
                 info,
                 response=decision.response,
                 usage=decision.usage,
+                answered_by_agent=True if decision.observation is not None else None,
+                ended_by_agent=True if decision.final and not terminated else None,
             )
         record = {
             "env_id": self.env_id,

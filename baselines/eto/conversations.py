@@ -1,16 +1,16 @@
 r"""ETO's data: episodes as chat conversations, and contrastive trajectory pairs.
 
 Conversations use ETO's (FastChat's) schema, ``{"id", "conversations": [{"from", "value"}, ...]}``, with
-``from`` one of ``system``, ``human``, ``gpt``. The turns are exactly the messages the ReAct agent
-(:class:`~agentgym.baselines.react.ReActAgent`) sends at evaluation: its system message (instruction and
-1-shot demonstration), the task's first observation, then ``Thought: ...\\nAction: ...`` and
-``Observation: ...`` turns, ending with the last action. ETO puts the instruction and the 1-shot example in
-the first human/gpt turns instead; here they are the system message, so a trained policy sees at evaluation
-the very prompt it was trained on.
+``from`` one of ``system``, ``human``, ``gpt``. The turns are exactly the messages the pipeline's agent sends
+at evaluation, ending with its last reply, so a trained policy is evaluated on the very prompt it was trained
+on. With the ETO agent (:class:`~agentgym.baselines.eto.agent.EtoAgent`, the default) that is ETO's layout:
+the instruction, ``OK``, the in-context example's turns, the task, then each reply and observation. With the
+ReAct agent it is its system message (instruction and demonstrations), the first observation, then
+``Thought: ...\\nAction: ...`` and ``Observation: ...`` turns.
 
-Pairs are ``{"id", "prompt", "chosen", "rejected"}``: the prompt is the system message and the first
-observation (ETO skips its instruction and example turns the same way), and both sides start and end with a
-``gpt`` turn.
+Pairs are ``{"id", "prompt", "chosen", "rejected"}``: the prompt is every message before the episode's first
+reply (ETO's instruction, example and task turns; the ReAct agent's system message and first observation),
+and both sides start and end with a ``gpt`` turn.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from agentgym.agent import EpisodeContext
+from agentgym.agent import Agent, EpisodeContext
+from agentgym.baselines.eto.agent import EtoAgent
 from agentgym.baselines.prompts import demo_thought
 from agentgym.baselines.react import ReActAgent
 from agentgym.policies import Message
@@ -28,8 +29,8 @@ from agentgym.wrappers.react import parse_react
 ROLE_TO_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
 FROM_TO_ROLE = {v: k for k, v in ROLE_TO_FROM.items()}
 
-#: Messages of a conversation that form a pair's prompt: the system message and the first observation.
-PROMPT_MESSAGES = 2
+#: Messages of the ReAct agent's conversation that form a pair's prompt: the system message and the first observation.
+REACT_PROMPT_MESSAGES = 2
 
 Turn = dict[str, str]
 
@@ -82,6 +83,48 @@ def conversation(agent: ReActAgent, record: dict[str, Any], steps: list[tuple[st
     return messages[:-1] if steps else messages  # the observation after the last action is never answered
 
 
+def eto_conversation(agent: EtoAgent, record: dict[str, Any], replies: list[tuple[str, str]]) -> list[Message]:
+    """The messages the ETO ``agent`` sent during ``record``'s episode, ending with its last reply.
+
+    Args:
+        agent: an ETO agent made by the same factory (same prompt and settings) as at evaluation.
+        record: the runner's episode record (first observation, task id; ``task`` for ScienceWorld's task turn).
+        replies: ``(reply, the env's next observation)`` per step.
+    """
+    context = EpisodeContext(record.get("env_id", ""), agent.env_name or "", record["task_id"], _no_expert)
+    agent.reset(record["first_observation"], {"task": record.get("task", "")}, context)
+    for reply, observation in replies:
+        agent.add_reply(reply, observation)
+    messages = agent.messages()
+    return messages[:-1] if replies else messages  # the observation after the last reply is never answered
+
+
+def conversation_of(agent: Agent, record: dict[str, Any], *, expert: bool) -> list[Message]:
+    """``record``'s episode as the conversation ``agent`` has at evaluation.
+
+    An expert's steps (``expert``) get the demonstrations' thoughts, written ``Thought:`` and ``Action:`` lines;
+    a policy's steps keep its reply (the ETO agent: verbatim; the ReAct agent: its parsed thought and action).
+    """
+    if isinstance(agent, EtoAgent):
+        steps = episode_steps(record, expert_thought(agent.env_name or "") if expert else policy_thought)
+        replies = [
+            (f"Thought: {thought}\nAction: {action}" if expert else step.get("response") or "", observation)
+            for (thought, action, observation), step in zip(steps, record["steps"], strict=True)
+        ]
+        return eto_conversation(agent, record, replies)
+    if isinstance(agent, ReActAgent):
+        env_name = agent.env_name or ""
+        return conversation(
+            agent, record, episode_steps(record, expert_thought(env_name) if expert else policy_thought)
+        )
+    raise TypeError(f"ETO trains the eto or react agent, not {type(agent).__name__}")
+
+
+def prompt_messages(agent: Agent) -> int:
+    """How many messages of ``agent``'s conversations form a pair's prompt."""
+    return agent.prompt_messages() if isinstance(agent, EtoAgent) else REACT_PROMPT_MESSAGES
+
+
 def rounds(turns: list[Turn]) -> int:
     """The number of ``gpt`` turns."""
     return sum(t["from"] == "gpt" for t in turns)
@@ -103,6 +146,7 @@ def make_pair(
     *,
     truncate_rejected: bool,
     extra_rounds: int = 5,
+    prompt_messages: int = REACT_PROMPT_MESSAGES,
 ) -> dict[str, Any] | None:
     """ETO's contrastive pair for one task, or ``None`` for a tie.
 
@@ -111,6 +155,7 @@ def make_pair(
         explored: the explored item, same keys.
         truncate_rejected: cut the rejected side to the expert's rounds + ``extra_rounds``.
         extra_rounds: see above.
+        prompt_messages: the number of leading messages that form the prompt (see :func:`prompt_messages`).
 
     Returns:
         ``{"id", "prompt", "chosen", "rejected", "chosen_reward", "rejected_reward"}``: the better trajectory
@@ -119,11 +164,11 @@ def make_pair(
     if explored["reward"] == expert["reward"]:
         return None
     better, worse = (expert, explored) if explored["reward"] < expert["reward"] else (explored, expert)
-    prompt = better["conversations"][:PROMPT_MESSAGES]
-    if worse["conversations"][:PROMPT_MESSAGES] != prompt:
+    prompt = better["conversations"][:prompt_messages]
+    if worse["conversations"][:prompt_messages] != prompt:
         raise ValueError(f"task {expert['id']}: the expert and explored conversations start differently")
-    chosen = better["conversations"][PROMPT_MESSAGES:]
-    rejected = worse["conversations"][PROMPT_MESSAGES:]
+    chosen = better["conversations"][prompt_messages:]
+    rejected = worse["conversations"][prompt_messages:]
     if truncate_rejected:
         rejected = cap_rounds(rejected, rounds(expert["conversations"]) + extra_rounds)
     if not chosen or not rejected or chosen[-1]["from"] != "gpt" or rejected[-1]["from"] != "gpt":
@@ -139,14 +184,25 @@ def make_pair(
 
 
 def make_pairs(
-    expert: list[dict[str, Any]], explored: list[dict[str, Any]], *, truncate_rejected: bool, extra_rounds: int = 5
+    expert: list[dict[str, Any]],
+    explored: list[dict[str, Any]],
+    *,
+    truncate_rejected: bool,
+    extra_rounds: int = 5,
+    prompt_messages: int = REACT_PROMPT_MESSAGES,
 ) -> list[dict[str, Any]]:
     """Pairs for every task that has both an expert and an explored trajectory (ties dropped), in expert order."""
     by_id = {item["id"]: item for item in explored}
     pairs = []
     for item in expert:
         if item["id"] in by_id:
-            pair = make_pair(item, by_id[item["id"]], truncate_rejected=truncate_rejected, extra_rounds=extra_rounds)
+            pair = make_pair(
+                item,
+                by_id[item["id"]],
+                truncate_rejected=truncate_rejected,
+                extra_rounds=extra_rounds,
+                prompt_messages=prompt_messages,
+            )
             if pair is not None:
                 pairs.append(pair)
     return pairs

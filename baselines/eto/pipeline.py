@@ -32,17 +32,9 @@ from typing import Any
 import gymnasium
 from gymnasium.envs.registration import load_env_creator
 
-from agentgym.agent import RunSetup
-from agentgym.baselines.eto.conversations import (
-    conversation,
-    episode_steps,
-    expert_thought,
-    make_pairs,
-    policy_thought,
-    to_turns,
-)
+from agentgym.agent import Agent, RunSetup, resolve_agent
+from agentgym.baselines.eto.conversations import conversation_of, make_pairs, prompt_messages, to_turns
 from agentgym.baselines.eto.settings import ETOSettings
-from agentgym.baselines.react import ReActAgent
 from agentgym.policies import ExpertPolicy
 from agentgym.registry import resolve_env_id
 from agentgym.runner import evaluate
@@ -127,7 +119,8 @@ class Pipeline:
                 raise ValueError(f"{self.env_id} has no split {self.settings.train_split!r}; splits: {sorted(splits)}")
         finally:
             env.close()
-        ReActAgent(ExpertPolicy(), **self.settings.react)  # checks the agent settings before anything is played
+        agent_class = resolve_agent(self.settings.agent)  # built once here: its settings are checked before any play
+        agent_class(ExpertPolicy(), **{"env_name": self.env_name, **self.settings.agent_settings})
         if self.settings.explore_backend not in ("embedded", "sglang"):
             raise ValueError(f"explore_backend must be embedded or sglang, not {self.settings.explore_backend!r}")
         self.base_model = resolve_base_model(self.settings.base_model)
@@ -167,12 +160,11 @@ class Pipeline:
         self.log(f"[{name}] done in {seconds:.0f} s: " + ", ".join(f"{k}={v}" for k, v in _numbers(outputs).items()))
         return manifest
 
-    def _agent(self, task_ids: list[str]) -> ReActAgent:
-        """A ReAct agent made as the runner makes it for these tasks (same demonstrations and settings)."""
+    def _agent(self, task_ids: list[str]) -> Agent:
+        """The agent made as the runner makes it for these tasks (same prompt, demonstrations and settings)."""
         setup = RunSetup(self.env_id, self.env_name, dict(self.settings.env_kwargs or {}), "custom", tuple(task_ids))
-        agent = ReActAgent.factory(ExpertPolicy(), setup, **self.settings.react)()
-        assert isinstance(agent, ReActAgent)
-        return agent
+        agent_class = resolve_agent(self.settings.agent)
+        return agent_class.factory(ExpertPolicy(), setup, **self.settings.agent_settings)()
 
     def _play(
         self, folder: Path, agent: str, policy: str, task_ids: list[str] | None, max_steps: int | None
@@ -190,7 +182,7 @@ class Pipeline:
             out=folder / "run",
             seed=s.seed,
             env_kwargs=dict(s.env_kwargs or {}),
-            agent_kwargs=dict(s.react) if agent == "react" else None,
+            agent_kwargs=dict(s.agent_settings) if agent == s.agent else None,
             progress=self.progress,
         )
         return [r for r in result.records if r.get("error") is None and r["num_steps"] > 0]
@@ -203,7 +195,8 @@ class Pipeline:
             "env_kwargs": s.env_kwargs,
             "split": s.train_split,
             "limit": s.limit,
-            "react": s.react,
+            "agent": s.agent,
+            "agent_settings": s.agent_settings,
         }
 
         def body(folder: Path) -> dict[str, Any]:
@@ -215,7 +208,7 @@ class Pipeline:
             items = [
                 {
                     "id": r["task_id"],
-                    "conversations": to_turns(conversation(agent, r, episode_steps(r, expert_thought(self.env_name)))),
+                    "conversations": to_turns(conversation_of(agent, r, expert=True)),
                     "reward": r["score"],
                 }
                 for r in kept
@@ -257,18 +250,19 @@ class Pipeline:
             "expert": expert["key"],
             "backend": s.explore_backend,
             "max_steps": s.max_steps,
-            "react": s.react,
+            "agent": s.agent,
+            "agent_settings": s.agent_settings,
         }
 
         def body(folder: Path) -> dict[str, Any]:
             task_ids = [item["id"] for item in self._data("expert", expert)]
             spec = f"{s.explore_backend}:{(self.out / policy['checkpoint']).resolve()}"
-            records = self._play(folder, "react", spec, task_ids, s.max_steps)
+            records = self._play(folder, s.agent, spec, task_ids, s.max_steps)
             agent = self._agent(task_ids)
             items = [
                 {
                     "id": r["task_id"],
-                    "conversations": to_turns(conversation(agent, r, episode_steps(r, policy_thought))),
+                    "conversations": to_turns(conversation_of(agent, r, expert=False)),
                     "reward": r["score"],
                 }
                 for r in records
@@ -300,6 +294,7 @@ class Pipeline:
             pairs = make_pairs(
                 expert_items,
                 explored_items,
+                prompt_messages=prompt_messages(self._agent([item["id"] for item in expert_items[:1]])),
                 truncate_rejected=bool(s.truncate_rejected),
                 extra_rounds=s.rejected_extra_rounds,
             )
@@ -355,16 +350,16 @@ class Pipeline:
         return final
 
     def eval_command(self, checkpoint: Path) -> str:
-        """The command that evaluates ``checkpoint`` as ETO's ReAct policy on the env's test split."""
+        """The command that evaluates ``checkpoint`` with the pipeline's agent on the env's test split."""
         from agentgym.baselines.eto.settings import ENV_DEFAULTS, EnvDefaults
 
         defaults = ENV_DEFAULTS.get(self.env_name, EnvDefaults())
-        parts = ["agentgym run", self.env_name, "--agent react", f"--policy embedded:{checkpoint}"]
+        parts = ["agentgym run", self.env_name, f"--agent {self.settings.agent}", f"--policy embedded:{checkpoint}"]
         parts.append(f"--split {defaults.test_split}")
         if self.settings.max_steps:
             parts.append(f"--max-steps {self.settings.max_steps}")
         parts += [f"--env-arg {k}={json.dumps(v)}" for k, v in (self.settings.env_kwargs or {}).items()]
-        parts += [f"--agent-arg {k}={json.dumps(v)}" for k, v in self.settings.react.items()]
+        parts += [f"--agent-arg {k}={json.dumps(v)}" for k, v in self.settings.agent_settings.items()]
         return " ".join(parts)
 
 

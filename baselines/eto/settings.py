@@ -1,10 +1,11 @@
 """ETO's settings in one place: the paper's and its script's defaults, per benchmark, all overridable.
 
-Sources (``shared/specs/baselines.md`` §3): SFT lr 2e-5 (``run_eto.sh``; the paper says 1e-5), batch 64, 3
-epochs, 3% warmup, cosine; DPO batch 32, 3 epochs, ``constant_with_warmup`` (10%), sigmoid loss, β 0.1 / lr 1e-6
-in iteration 1 and β 0.5 / lr 5e-7 after; max length 4096; iterations 2 (WebShop, ScienceWorld) and 1
-(ALFWorld); step caps WebShop 10, ALFWorld 40, ScienceWorld per task (the env applies ETO's per-task caps
-itself); the rejected trajectory is cut to the expert's length + 5 rounds on WebShop and ScienceWorld only.
+Sources: the ETO paper (Song et al., ACL 2024) and its repository's scripts: SFT lr 2e-5 (``run_eto.sh``; the
+paper says 1e-5), batch 64, 3 epochs, 3% warmup, cosine; DPO batch 32, 3 epochs, ``constant_with_warmup`` (10%),
+sigmoid loss, β 0.1 / lr 1e-6 in iteration 1 and β 0.5 / lr 5e-7 after; max length 4096; iterations 2 (WebShop,
+ScienceWorld) and 1 (ALFWorld); step caps WebShop 10, ALFWorld 40, ScienceWorld per task (the env applies ETO's
+per-task caps itself); the rejected trajectory is cut to the expert's length + 5 rounds on WebShop and
+ScienceWorld only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentgym.baselines.eto.agent import PROTOCOLS as ETO_PROTOCOLS
 from agentgym.error import SettingError
 from agentgym.runner.run_settings import MAX_SEED, MAX_STEPS, MAX_WORKERS
 from agentgym.validate import number, optional_integer
@@ -81,7 +83,10 @@ class ETOSettings:
         truncate_rejected: see :class:`EnvDefaults` (``None``: the env default).
         rejected_extra_rounds: rounds the rejected trajectory may exceed the expert's by.
         env_kwargs: ``gymnasium.make`` arguments (``None``: the env default).
-        react: ReAct agent settings, the same for exported conversations, exploration and evaluation.
+        agent: the agent whose conversations are trained on and which explores and is evaluated: ``eto`` (ETO's
+            layout: instruction and in-context example as chat turns, ETO's files; this project's instruction and
+            an expert example, ``prompts=agentgym``, on a benchmark ETO did not run) or ``react``.
+        agent_settings: the agent's settings, the same for exported conversations, exploration and evaluation.
         workers: env worker processes of the expert and exploration runs.
         explore_backend: ``embedded`` (CPU, in process) or ``sglang`` (GPU engine) for exploration.
         dtype: ``auto`` (bf16 on a GPU, fp32 on CPU), ``float32``, ``bfloat16`` or ``float16``; always passed
@@ -114,7 +119,8 @@ class ETOSettings:
     truncate_rejected: bool | None = None
     rejected_extra_rounds: int = 5
     env_kwargs: dict[str, Any] | None = None
-    react: dict[str, Any] = field(default_factory=dict)
+    agent: str = "eto"
+    agent_settings: dict[str, Any] = field(default_factory=dict)
     workers: int = 1
     explore_backend: str = "embedded"
     dtype: str = "auto"
@@ -164,7 +170,10 @@ class ETOSettings:
             "truncate_rejected": defaults.truncate_rejected,
             "env_kwargs": dict(defaults.env_kwargs),
         }
-        return dataclasses.replace(self, **{k: v for k, v in fill.items() if getattr(self, k) is None})
+        resolved = dataclasses.replace(self, **{k: v for k, v in fill.items() if getattr(self, k) is None})
+        if self.agent == "eto" and env_name not in ETO_PROTOCOLS and "prompts" not in self.agent_settings:
+            resolved = dataclasses.replace(resolved, agent_settings={**self.agent_settings, "prompts": "agentgym"})
+        return resolved
 
     def beta(self, iteration: int) -> float:
         """DPO β of ``iteration`` (1-based)."""

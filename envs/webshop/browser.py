@@ -28,11 +28,11 @@ from agentgym.core import Outcome, TextEnv
 from agentgym.envs.webshop import pages
 from agentgym.envs.webshop.env import (
     check_settings,
-    goal_list,
     oracle_action,
     page_actions,
     shop_protocol,
     shop_resources,
+    task_goal,
     task_set,
 )
 from agentgym.envs.webshop.search import TOP_N
@@ -241,11 +241,11 @@ class WebShopBrowserEnv(TextEnv):
     def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
         if self._driver is None:
             self._launch()
-        index = int(task_id.rsplit("_", 1)[1])
-        self._goal = goal_list(self.catalog_name, self.goal_kind)[index]
+        self._goal = task_goal(self.catalog_name, task_id)
         with _EPISODES_LOCK:
             episode = next(_EPISODES)
-        self._session_id = f"p{os.getpid()}e{episode}_fixed_{index}"
+        kind, index = task_id.rsplit("_", 1)
+        self._session_id = f"p{os.getpid()}e{episode}_{kind}_fixed_{index}"
         self._done = False
         self._open_search_page()
         return self._observe(), self._goal["instruction_text"]

@@ -49,10 +49,11 @@ def catalog_files(catalog: str = "1k") -> tuple[Path, Path, Path | None]:
     products, attributes = _first(_PRODUCTS[catalog]), _first(_ATTRIBUTES[catalog])
     if products is None or attributes is None:
         missing = _PRODUCTS[catalog][0] if products is None else _ATTRIBUTES[catalog][0]
+        dataset = "webshop" if catalog == "1k" else "webshop-full"
         raise DataNotFound(
-            f"webshop/{missing} was not found under {data_root()}: copy WebShop's official data files (the "
-            "ones its setup.sh fetches: items_shuffle_1000.json, items_ins_v2_1000.json, items_human_ins.json) "
-            "into a webshop/ folder there, or set AGENTGYM_DATA to a folder that has one"
+            f"webshop/{missing} was not found under {data_root()}: run `agentgym data download {dataset}` (WebShop's "
+            f"setup.sh files; `--from PATH` installs copies fetched by hand), or set AGENTGYM_DATA to a folder that "
+            "has them"
         )
     return products, attributes, _first(_HUMAN)
 

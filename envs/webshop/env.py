@@ -9,7 +9,10 @@ Example:
 
 Change logs:
     v0: the original's text env on the 1k catalog with synthetic goals by default (AgentGym, verl-agent);
-    ``goals="human", catalog="full"`` is the paper setting (WebShop, ReAct, Reflexion, ETO).
+    ``goals="human", catalog="full"`` is the paper setting (WebShop, ReAct, Reflexion, ETO). Later in v0 (the
+    tasks and rewards of existing task ids unchanged): the done page became the original text env's (no
+    target shown), ``agentgym_test`` became AgentGym's goals with its price bounds (``agentgym_<i>``), and
+    ``observation_mode="react"`` was added.
 """
 
 from __future__ import annotations
@@ -25,13 +28,15 @@ from agentgym.envs.webshop import pages
 from agentgym.envs.webshop.data import catalog_files, eto_lists, load_catalog
 from agentgym.envs.webshop.reward import DEFAULT_SPACY_MODEL, SPACY_MODEL_ENV
 from agentgym.envs.webshop.search import SearchIndex
-from agentgym.envs.webshop.session import ShopSession
+from agentgym.envs.webshop.session import ShopSession, parse_action
 from agentgym.envs.webshop.store import Catalog
 from agentgym.protocol import file_sha256
 from agentgym.tasks import TaskSet
 
-OBSERVATION_MODES = ("text", "text_rich", "html")
-GOAL_KINDS = ("synthetic", "human")
+OBSERVATION_MODES = ("text", "text_rich", "html", "react")
+REACT_INVALID = "Invalid action!"
+REACT_THINK = "OK."
+GOAL_KINDS = ("synthetic", "human", "agentgym")
 
 
 @lru_cache(maxsize=4)
@@ -43,14 +48,17 @@ def shop_resources(catalog: str) -> tuple[Catalog, SearchIndex]:
 
 @lru_cache(maxsize=8)
 def goal_list(catalog: str, kind: str) -> list[dict[str, Any]]:
-    """Return the goals of ``kind`` on ``catalog``, in the original's order.
+    """Return the goals of ``kind`` on ``catalog``, in the original's order (``"agentgym"``: AgentGym's bounds)."""
+    store = load_catalog(catalog)
+    if kind == "agentgym":
+        return goals_module.agentgym_goals(store.products())  # streamed: the full catalog is never held whole
+    return store.goals(kind)
 
-    Raises:
-        ValueError: for a kind not in :data:`GOAL_KINDS`.
-    """
-    if kind not in GOAL_KINDS:
-        raise ValueError(f"goals must be one of {GOAL_KINDS}, got {kind!r}")
-    return load_catalog(catalog).goals(kind)
+
+def task_goal(catalog: str, task_id: str) -> dict[str, Any]:
+    """Return the goal a task id (``<kind>_<goal index>``) names."""
+    kind, index = task_id.rsplit("_", 1)
+    return goal_list(catalog, kind)[int(index)]
 
 
 def page_actions(available: Mapping[str, Any]) -> list[str]:
@@ -80,11 +88,18 @@ def shop_protocol(catalog: str, goals: str, **settings: Any) -> dict[str, Any]:
 
 
 def task_set(catalog: str, kind: str) -> TaskSet:
-    """Return the task ids (``<kind>_<goal index>``) and splits of a goal set."""
+    """Return the task ids (``<kind>_<goal index>``) and splits of a goal set.
+
+    The synthetic set's ``agentgym_test`` split holds AgentGym's goals 0-199 (ids ``agentgym_<i>``, AgentGym's
+    price bounds), which also end its full list.
+    """
     count = len(goal_list(catalog, kind))
     ids = [f"{kind}_{i}" for i in range(count)]
-    splits = goals_module.splits(count, kind, eto_lists())
-    return TaskSet(ids=ids, splits={k: [ids[i] for i in v] for k, v in splits.items()}, default_split="test")
+    splits = {k: [ids[i] for i in v] for k, v in goals_module.splits(count, kind, eto_lists()).items()}
+    if kind == "synthetic":
+        splits["agentgym_test"] = [task_id.replace("synthetic_", "agentgym_") for task_id in splits["agentgym_test"]]
+        ids += splits["agentgym_test"]
+    return TaskSet(ids=ids, splits=splits, default_split="test")
 
 
 class WebShopEnv(TextEnv):
@@ -98,8 +113,12 @@ class WebShopEnv(TextEnv):
     ``options``.
 
     Args:
-        observation_mode: ``"text"`` (the ``[SEP]`` form, default), ``"text_rich"`` or ``"html"``.
-        goals: ``"synthetic"`` (6,910 on the 1k catalog) or ``"human"`` (those whose product is present).
+        observation_mode: ``"text"`` (the ``[SEP]`` form, default), ``"text_rich"``, ``"html"`` or ``"react"``
+            (what ReAct's WebShop client shows: pages as :func:`pages.react_text` renders them,
+            ``You have clicked X.`` after an option click, ``OK.`` for ``think[...]`` (a step that changes
+            nothing), ``Invalid action!`` for an invalid action).
+        goals: ``"synthetic"`` (6,910 on the 1k catalog), ``"human"`` (those whose product is present) or
+            ``"agentgym"`` (the synthetic goals with AgentGym's seeded price bounds).
         catalog: ``"1k"`` (default) or ``"full"`` (the 1.18M-product files, when present).
         show_attrs: show the Attributes sub-page (off in the original's default).
         split, admissible_actions, render_mode: see :class:`agentgym.core.TextEnv`.
@@ -126,6 +145,7 @@ class WebShopEnv(TextEnv):
         self.catalog_name = catalog
         self.show_attrs = show_attrs
         self.session: ShopSession | None = None
+        self._react_query = self._react_asin = ""  # the react mode's client state: last query and product, as typed
 
     # --- TextEnv hooks -------------------------------------------------------------------------------
 
@@ -134,17 +154,25 @@ class WebShopEnv(TextEnv):
 
     def goal(self, task_id: str) -> dict[str, Any]:
         """Return the goal dict of a task id (the original's keys)."""
-        return goal_list(self.catalog_name, self.goal_kind)[int(task_id.rsplit("_", 1)[1])]
+        return task_goal(self.catalog_name, task_id)
 
     def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
         catalog, index = shop_resources(self.catalog_name)
         goal = self.goal(task_id)
         self.session = ShopSession(catalog, index, goal, session_id=task_id, show_attrs=self.show_attrs)
+        self._react_query = self._react_asin = ""
         return self._observe(), goal["instruction_text"]
 
     def _act(self, action: str) -> Outcome:
         session = self.session
+        name, arg = parse_action(action)
+        if self.observation_mode == "react" and name == "think" and arg is not None and not session.done:
+            return Outcome(observation=REACT_THINK)
+        kind = session.parsed.clickables.get(arg.lower(), ("", None))[0] if name == "click" and arg else ""
         valid = session.act(action)
+        if valid and self.observation_mode == "react":
+            self._react_query = arg if name == "search" else self._react_query
+            self._react_asin = arg if kind == "link" else self._react_asin
         extra: dict[str, Any] = {}
         if session.done and valid:
             extra = {
@@ -154,8 +182,14 @@ class WebShopEnv(TextEnv):
             }
         reward = float(session.reward) if session.done and valid else 0.0
         score = float(session.reward or 0.0)
+        if self.observation_mode != "react":
+            observation = self._observe()
+        elif not valid:
+            observation = REACT_INVALID
+        else:
+            observation = f"You have clicked {arg}." if kind == "radio" else self._observe()
         return Outcome(
-            observation=self._observe(),
+            observation=observation,
             reward=reward,
             done=session.done,
             won=session.done and session.reward == 1.0,
@@ -170,7 +204,19 @@ class WebShopEnv(TextEnv):
             return session.html
         if self.observation_mode == "text_rich":
             return pages.rich_text(session.parsed, session.options, session.visited)
+        if self.observation_mode == "react":
+            return pages.react_text(session.parsed, self._react_url(), search_page=session.page_name == "index")
         return pages.simple_text(session.parsed)
+
+    def _react_url(self) -> str:
+        """The path ReAct's client would request for the current page (its option check reads it)."""
+        session = self.session
+        if session.page_name != "item_page":
+            return ""
+        product = session.catalog.get(session.asin)
+        names = {name.lower(): name for name in product["options"]}
+        chosen = {names.get(key, key): value for key, value in session.options.items()}
+        return f"/item_page/{session.session_id}/{self._react_asin}/{self._react_query}/{session.page}/{chosen}"
 
     def available_actions(self) -> dict[str, Any]:
         """Return ``{"has_search_bar": bool, "clickables": [...]}`` as the original's env does."""

@@ -13,6 +13,9 @@ thresholds remain). Here the same draw is made from a generator seeded by the pr
 (:func:`agentgym.envs.webshop.store.asin_rng`; a human goal's seed also names its instruction), so every
 run and every process gives a goal index the same
 bound, with the original's distribution.
+
+AgentGym's goals (:func:`agentgym_goals`): AgentGym's fork seeds the generator (``random.seed(233)``)
+before the bounds are drawn, so its goal ``i`` always has the same bound; here the same draw is replayed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from agentgym.envs.webshop.store import asin_rng, product_price
@@ -28,15 +31,22 @@ from agentgym.envs.webshop.store import asin_rng, product_price
 PRICE_THRESHOLDS = [10.0 * i for i in range(1, 100)]
 NO_PRICE_BOUND = 1_000_000
 SHUFFLE_SEED = 233
+AGENTGYM_BOUND_SEED = 233
 
 
-def price_bound(product: dict[str, Any], draw: str = "price_upper") -> tuple[float, str]:
-    """Return ``(price_upper, price text)`` for a goal on ``product``, drawn with seed ``(asin, draw)``."""
+def price_bound(
+    product: dict[str, Any], draw: str = "price_upper", rng: random.Random | None = None
+) -> tuple[float, str]:
+    """Return ``(price_upper, price text)`` for a goal on ``product``.
+
+    The draw uses ``rng`` when given (AgentGym's goals share one generator), else a generator seeded with
+    ``(asin, draw)``; no draw is made when fewer than two thresholds lie above the price.
+    """
     price = product_price(product)
     above = [t for t in PRICE_THRESHOLDS if t > price][:4]
     if len(above) < 2:
         return NO_PRICE_BOUND, ""
-    upper = max(asin_rng(product["asin"], draw).sample(above, 2))
+    upper = max((rng or asin_rng(product["asin"], draw)).sample(above, 2))
     return upper, f", and price lower than {upper:.2f} dollars"
 
 
@@ -50,8 +60,12 @@ def _target_fields(product: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def synthetic_goals(products: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return the synthetic goals of ``products`` (catalog order), shuffled as the original."""
+def synthetic_goals(products: Iterable[dict[str, Any]], rng: random.Random | None = None) -> list[dict[str, Any]]:
+    """Return the synthetic goals of ``products`` (catalog order), shuffled as the original.
+
+    Price bounds are drawn per product from ``rng`` in catalog order when it is given, else from a
+    generator seeded by the product (see the module docstring).
+    """
     goals: list[dict[str, Any]] = []
     attribute_counts: dict[str, int] = defaultdict(int)
     for product in products:
@@ -59,7 +73,7 @@ def synthetic_goals(products: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if not instruction:
             continue
         attributes = product["instruction_attributes"]
-        upper, price_text = price_bound(product)
+        upper, price_text = price_bound(product, rng=rng)
         names = sorted(product["options"])
         for combination in itertools.product(*(product["options"][n] for n in names)):
             goal_options = dict(zip(names, combination, strict=True))
@@ -82,7 +96,17 @@ def synthetic_goals(products: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return goals
 
 
-def human_goals(products: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def agentgym_goals(products: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return AgentGym's synthetic goals: the same goals, in the same order, with AgentGym's price bounds.
+
+    AgentGym's WebShop (``agentenv-webshop``, its ``web_agent_site/engine/goal.py``) calls
+    ``random.seed(233)`` before generating the synthetic goals, so the bounds come from one generator drawn
+    once per product with an instruction (and at least two thresholds), in catalog order.
+    """
+    return synthetic_goals(products, rng=random.Random(AGENTGYM_BOUND_SEED))
+
+
+def human_goals(products: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return the human goals of ``products`` (those with human instructions), shuffled as the original."""
     goals = []
     for product in products:

@@ -7,7 +7,9 @@ name and value, ``#reward pre``), so the observations below equal the original's
 - ``text``: every visible text node, stripped, joined with ``" [SEP] "`` (whitespace-only nodes that span a
   line are dropped, as BeautifulSoup's ``html.parser`` collapses them to ``"\n"``);
 - ``text_rich``: one node per line, buttons as ``[button] X [button_]``, option labels and visited product
-  links as ``[clicked button] X [clicked button_]``, and ``You have clicked X.`` lines for chosen options.
+  links as ``[clicked button] X [clicked button_]``, and ``You have clicked X.`` lines for chosen options;
+- ``react``: what the WebShop client of ReAct's notebook (Yao et al., 2023: ysymyth/ReAct, ``WebShop.ipynb``)
+  renders from a page (:func:`react_text`).
 
 Templates are autoescaped Jinja; all assets are local (no CDN).
 """
@@ -15,6 +17,7 @@ Templates are autoescaped Jinja; all assets are local (no CDN).
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -209,3 +212,56 @@ def rich_text(page: ParsedPage, options: dict[str, str], visited: set[str]) -> s
             line = text
         observation += line + "\n"
     return observation
+
+
+REACT_SCORE_LABEL = "Your score (min 0.0, max 1.0)"
+
+
+def react_text(page: ParsedPage, client_url: str, *, search_page: bool) -> str:
+    r"""Return a page as ReAct's WebShop client renders it (its ``webshop_text``).
+
+    Every visible text node (unstripped) that holds more than spaces, line breaks and literal ``\n``: a button
+    as ``"\n[X] "``; an option label as ``"[X]"``, or ``"[[X]]"`` when ``'X'`` (quoted) occurs in the URL the
+    client requested (``client_url``: its chosen options appear there as a Python dict repr); the first three
+    product links as ``"\n[X] "`` (later ones vanish, and with them the two texts after each); any other text
+    as ``"\nX "``, except the first two such texts (the ``Instruction:`` block) on every page but the search
+    page. On the done page the whole observation is ``"Your score (min 0.0, max 1.0): <score>"``. The result
+    goes through the client's ``clean_str`` (backslash escapes decoded, then latin-1 bytes read as UTF-8; unknown
+    escapes such as ``N\C`` stay); where that transform fails (``\x`` without hex digits, an escaped character
+    that is not UTF-8 once read back), which ends the client's run, the observation is kept as is.
+    """
+    texts = [text for text, _, _ in page.texts]
+    if REACT_SCORE_LABEL in texts:
+        return _react_clean(f"{REACT_SCORE_LABEL}: {texts[texts.index(REACT_SCORE_LABEL) + 1]}")
+    parts: list[str] = []
+    regular = products = since_product = 0
+    for text, parent, classes in page.texts:
+        if not text.replace("\n", "").replace("\\n", "").replace(" ", ""):
+            continue
+        if parent == "button":
+            part = f"\n[{text}] "
+        elif parent == "label":
+            part = f"[[{text}]]" if f"'{text}'" in client_url else f"[{text}]"
+        elif classes == ("product-link",):
+            part = f"\n[{text}] " if products < 3 else ""
+            products += 1
+            since_product = 0
+        else:
+            hidden = (regular < 2 and not search_page) or (since_product <= 2 and products >= 4)
+            part = "" if hidden else f"\n{text} "
+            regular += 1
+        since_product += 1
+        parts.append(part)
+    return _react_clean("".join(parts))
+
+
+def _react_clean(text: str) -> str:
+    """The client's ``clean_str``; the identity on text without a backslash (UTF-8 bytes read back as UTF-8)."""
+    if "\\" not in text:
+        return text
+    with warnings.catch_warnings():  # an unknown escape such as "N\\C" (a product title) is kept, with a warning
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return text.encode().decode("unicode-escape").encode("latin1").decode("utf-8")
+        except UnicodeError:
+            return text

@@ -12,11 +12,14 @@ Anything else changes nothing. Navigation follows the original: ``back to search
 and from the item page back to the results (which clears the chosen options, as any search does); a product
 link opens the item; an option value selects it; ``description``/``features``/``reviews``/``attributes`` open
 sub-pages; ``buy now`` ends the episode with the reward. After the purchase every action is a no-op.
+
+The done page is the original text env's: the purchased ASIN and options, the score, and ``None`` or empty
+placeholders for the code, the target and the reward details, so the last observation never shows the answer
+(the reward terms stay in :attr:`ShopSession.terms`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -58,11 +61,6 @@ def path_for(endpoint: str, **params: Any) -> str:
 def static_path(filename: str) -> str:
     """Return the URL path of a static asset."""
     return f"/static/{quote(filename)}"
-
-
-def purchase_code(session_id: str) -> str:
-    """Return the done page's code for a session (a sha1 of its id, as the original)."""
-    return hashlib.sha1(session_id.encode()).hexdigest()  # noqa: S324  (an identifier, not security)
 
 
 @dataclass
@@ -191,6 +189,7 @@ def render_page(session: ShopSession) -> str:
             options=session.options, sub_page=session.sub_page, **common,
         )  # fmt: skip
     return pages.render(
-        "done_page.html", path_for, static_path, code=purchase_code(session.session_id), asin=session.asin,
-        options=session.options, goal=session.goal, reward=session.reward, reward_info=session.terms,
+        "done_page.html", path_for, static_path, code=None, asin=session.asin, options=session.options,
+        purchased_attrs=None, category=None, query=None, product_category=None, reward=session.reward,
+        reward_info=None,
     )  # fmt: skip

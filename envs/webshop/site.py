@@ -3,13 +3,18 @@
 Routes (the original's URL shapes, so URL-driven clients such as Reflexion's work unchanged):
 
 - ``/`` redirects to ``/abc``; ``/<session_id>`` is the search page (``POST search_query`` redirects to the
-  results). A session id ``fixed_<i>`` pursues goal ``i``; any other new id gets a goal drawn with the
-  original's weights from a generator seeded by the id (the original draws unseeded).
+  results). A session id ending in ``fixed_<i>`` pursues goal ``i`` (``agentgym_fixed_<i>``: AgentGym's goal
+  ``i``); any other new id gets a goal drawn with the original's weights from a generator seeded by the id
+  (the original draws unseeded).
 - ``/search_results/<session_id>/<keywords>/<page>``: 10 results per page out of the top 50.
 - ``/item_page/<session_id>/<asin>/<keywords>/<page>/<options>``: the product with its option radios.
 - ``/item_sub_page/<session_id>/<asin>/<keywords>/<page>/<sub_page>/<options>``: Description, Features,
   Reviews, Attributes.
-- ``/done/<session_id>/<asin>/<options>``: the purchase, scored; the score is in ``#reward pre``.
+- ``/done/<session_id>/<asin>/<options>``: the purchase, scored; the score is in ``#reward pre`` and the
+  reward terms (JSON) in ``#reward_info pre``. A purchase is final: a later ``/done`` for the same session,
+  whatever its product and options, shows the first purchase's page again and scores nothing new (the
+  original scores every ``/done``). The page lists the purchase but leaves the target empty (the original
+  site fills it in, hidden; its text env leaves it empty), so a browser agent cannot read the answer.
 
 ``keywords`` and ``options`` are the original's Python reprs (a list of words, a dict of option name to
 value), read with :func:`ast.literal_eval` after a length check and a type check. Sessions live in memory,
@@ -27,16 +32,16 @@ import random
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import partial
 from itertools import accumulate
 from typing import Any
 
 from agentgym import validate
 from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.env import goal_list, shop_resources
+from agentgym.envs.webshop.env import GOAL_KINDS, goal_list, shop_resources
 from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N
-from agentgym.envs.webshop.session import purchase_code
 from agentgym.envs.webshop.store import product_price
 from agentgym.error import import_optional
 
@@ -50,9 +55,15 @@ MAX_QUERY = 1000
 class SessionStore:
     """The goal and purchase state of every session id, bounded and safe across threads."""
 
-    def __init__(self, goals: list[dict[str, Any]], max_sessions: int) -> None:
-        """Keep at most ``max_sessions`` sessions (least recently used dropped first)."""
+    def __init__(
+        self, goals: list[dict[str, Any]], max_sessions: int, agentgym_goals: Callable[[], list[dict[str, Any]]]
+    ) -> None:
+        """Keep at most ``max_sessions`` sessions (least recently used dropped first).
+
+        ``agentgym_goals`` returns AgentGym's goal list, for session ids ending in ``agentgym_fixed_<i>``.
+        """
         self.goals = goals
+        self.agentgym_goals = agentgym_goals
         self.max_sessions = max_sessions
         self._cum_weights = list(accumulate(g["weight"] for g in goals))
         self._sessions: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -67,19 +78,30 @@ class SessionStore:
                 return state
             if not create:
                 return None
-            state = {"goal": self.goals[self._goal_index(session_id)], "done": False, "reward": None}
+            state = {
+                "goal": self._goal(session_id),
+                "done": False,
+                "reward": None,
+                "lock": threading.Lock(),
+            }
             self._sessions[session_id] = state
             while len(self._sessions) > self.max_sessions:
                 self._sessions.popitem(last=False)
             return state
 
-    def _goal_index(self, session_id: str) -> int:
-        match = re.fullmatch(r".*fixed_(\d+)", session_id)
-        if match and int(match.group(1)) < len(self.goals):
-            return int(match.group(1))
+    def _goal(self, session_id: str) -> dict[str, Any]:
+        match = re.fullmatch(r".*?(agentgym_)?fixed_(\d+)", session_id)
+        goals = self.agentgym_goals() if match and match.group(1) else self.goals
+        if match and int(match.group(2)) < len(goals):
+            return goals[int(match.group(2))]
         seed = int.from_bytes(hashlib.sha256(session_id.encode()).digest()[:8], "big")
         draw = random.Random(seed).random() * self._cum_weights[-1]
-        return next(i for i, w in enumerate(self._cum_weights) if w > draw)
+        return self.goals[next(i for i, w in enumerate(self._cum_weights) if w > draw)]
+
+
+def purchase_code(session_id: str) -> str:
+    """Return the done page's code for a session (a sha1 of its id, as the original)."""
+    return hashlib.sha1(session_id.encode()).hexdigest()  # noqa: S324  (an identifier, not security)
 
 
 def _literal(text: str, kind: type) -> Any:
@@ -114,8 +136,10 @@ def create_app(
 ) -> Any:
     """Return the WebShop Flask app over ``catalog`` and its ``goals`` (see the module docstring)."""
     flask = import_optional("flask", "webshop")
-    sessions = SessionStore(goal_list(catalog, goals), max_sessions)  # checks both before the index is built
+    if goals not in GOAL_KINDS:
+        raise ValueError(f"goals must be one of {GOAL_KINDS}, got {goals!r}")
     store, search_index = shop_resources(catalog)
+    sessions = SessionStore(goal_list(catalog, goals), max_sessions, partial(goal_list, catalog, "agentgym"))
     app = flask.Flask(__name__, static_folder=str(pages.STATIC_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     sub_pages = pages.SUB_PAGES if show_attrs else pages.SUB_PAGES[:3]
@@ -198,12 +222,17 @@ def create_app(
         state = session_or_404(session_id)
         product = product_or_404(asin)
         chosen = parsed_or_400(parse_options(options))
-        reward, terms = reward_terms(product, state["goal"], product_price(product), chosen)
-        state.update(done=True, reward=reward, terms=terms, asin=asin, options=chosen)
-        return page(
-            "done_page.html", code=purchase_code(session_id), asin=asin, options=chosen, goal=state["goal"],
-            reward=reward, reward_info=terms,
-        )  # fmt: skip
+        with state["lock"]:
+            if not state["done"]:
+                reward, terms = reward_terms(product, state["goal"], product_price(product), chosen)
+                state.update(done=True, reward=reward, terms=terms, asin=asin, options=chosen)
+                state["done_page"] = page(
+                    "done_page.html", code=purchase_code(session_id), asin=asin, options=chosen,
+                    purchased_attrs=product["Attributes"], category=product.get("category"),
+                    query=product.get("query"), product_category=product.get("product_category"), reward=reward,
+                    reward_info=terms,
+                )  # fmt: skip
+        return state["done_page"]
 
     app.extensions["webshop_sessions"] = sessions
     return app

@@ -154,7 +154,7 @@ CORPUS: dict[tuple[str, ...], dict[str, list[list[str]]]] = {
                 "lora_dropout=2",
                 "seed=-1",
                 "max_length=0",
-                'react={"temperature": NaN}',
+                'agent_settings={"temperature": NaN}',
             ],
         ),
         "progress": _flag(ETO, "--progress"),
@@ -163,7 +163,7 @@ CORPUS: dict[tuple[str, ...], dict[str, list[list[str]]]] = {
         "runs": [[], ["/nonexistent"], ["{file}"], ["{dir}"], ["{dangling}"], ["[bold]x[/bold]"], [" "]],
         "markdown": _values(["{run}"], "--markdown", ["", "{dir}", "{missing}/r.md"]),
         "json_out": _values(["{run}"], "--json", ["", "{dir}", "{missing}/r.json"]),
-        "png": _values(["{run}"], "--png", ["", "{dir}", "{missing}/r.png", "{world}/r.unknown-format"]),
+        "png": _values(["{run}"], "--png", ["", "{dir}", "{missing}/r.png"]),
     },
     ("data", "download"): {
         "name": [[name] for name in [*GARBAGE_TEXT, "../prompts", "prompts/.."]] + [[]],

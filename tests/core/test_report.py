@@ -147,3 +147,74 @@ def test_each_envs_card_names_its_data(env_id, tmp_path, shared_data):
     assert card["env_id"] == env_id and card["task_ids_hash"] and card["max_steps"] >= 1
     files = card["env_protocol"]["data_files"]
     assert files and all(len(digest) == 64 for digest in files.values()), card["env_protocol"]
+
+
+def _trial_runs(tmp_path):
+    agentgym.evaluate(
+        "game24", LearnsFromMemory, limit=4, trials=3, max_steps=4, workers=0, out=tmp_path / "trials", progress=False
+    )
+    arguments = preset_arguments("tot-game24") | {"agent": "expert", "agent_kwargs": {}, "limit": 4}
+    agentgym.evaluate(policy="expert", out=tmp_path / "[bold]tot", workers=0, progress=False, **arguments)
+    return [report.load_run(tmp_path / "trials"), report.load_run(tmp_path / "[bold]tot")]
+
+
+def test_success_by_trial_has_a_band_per_trial(tmp_path, shared_data):
+    trials, one_shot = _trial_runs(tmp_path)
+    wins = report.first_wins(trials)
+    assert sorted(wins.values()) == [1, 1, 1, 1]  # LearnsFromMemory wins from its second trial on
+    curve = report.success_by_trial(trials)
+    assert [rate for rate, _ in curve] == [0.0, 1.0, 1.0] == trials.summary["success_by_trial"]
+    assert curve[0][1] == (0.0, 0.0) and curve[1][1] == (1.0, 1.0)
+    assert report.success_by_trial(one_shot) == [(1.0, (1.0, 1.0))]
+
+
+def test_plot_draws_integer_trials_bands_and_the_papers_reference(tmp_path, shared_data, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    runs = _trial_runs(tmp_path)
+    saved = {}
+    monkeypatch.setattr(plt, "close", lambda figure: saved.setdefault("figure", figure))
+    png = report.plot_success_by_trial(runs, tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    axes = saved["figure"].axes[0]
+    assert axes.get_title() == "Game24-v0 test, Game24OneShot-v0 test"
+    assert all(float(t).is_integer() for t in axes.get_xticks())
+    lines = {line.get_label(): line for line in axes.get_lines()}
+    assert list(lines["trials"].get_xdata()) == [1, 2, 3]
+    assert list(lines["ToT (b=5), GPT-4 (paper)"].get_ydata()) == [0.74]
+    assert len(axes.collections) == 2  # one 95% band per run
+
+
+def test_terminal_report_is_readable_at_80_columns(tmp_path, shared_data):
+    from rich.console import Console
+
+    runs = _trial_runs(tmp_path)
+    table = report.rows(runs)
+    narrow = Console(width=80, record=True)
+    narrow.print(report.rich_table(table, width=80))
+    text = narrow.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for row in table:  # every value is shown whole: nothing is cut to fit
+        for key, _, spec in report.COLUMNS:
+            value = report._cell(row, key, spec)
+            assert value.strip() in text, (key, value)
+    assert "[bold]tot" in text  # a folder name is printed as written, not as markup
+    wide = Console(width=250, record=True)
+    wide.print(report.rich_table(table, width=250))
+    wide_text = wide.export_text()
+    assert "ours - paper" in wide_text and "[bold]tot" in wide_text
+
+
+def test_report_warns_when_prompts_differ(tmp_path, shared_data):
+    for name in ("a", "b", "c"):
+        agentgym.evaluate("game24", limit=1, workers=0, out=tmp_path / name, progress=False)
+    sources = [{"file": "tot/game24.py", "url": "https://example.org/x", "sha256": "ab" * 32}]
+    for name, card in (("b", {"prompts": "paper", "prompt_files": sources}), ("c", {"prompts": "agentgym"})):
+        config = json.loads((tmp_path / name / "run.json").read_text())
+        config["agent"].update(card)
+        (tmp_path / name / "run.json").write_text(json.dumps(config))
+    runs = [report.load_run(tmp_path / name) for name in ("a", "b", "c")]
+    assert report.warnings(runs) == [f"b used other prompts than a (paper: tot/game24.py {'ab' * 6} vs agentgym)"]
+    assert report.warnings([runs[1], runs[0]]) == [
+        f"a used other prompts than b (agentgym vs paper: tot/game24.py {'ab' * 6})"
+    ]

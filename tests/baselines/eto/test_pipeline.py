@@ -22,7 +22,7 @@ from agentgym.runner import evaluate  # noqa: E402
 # Tiny on purpose: two tasks, short sequences, one epoch, a high learning rate so one step shows.
 ARGS = [
     *("eto", "game24", "--limit", "2", "--max-steps", "2", "--workers", "0", "--no-progress"),
-    *("--set", "max_length=256", "--set", 'react={"shots": 0, "max_tokens": 32}'),
+    *("--set", "max_length=1024", "--set", 'agent_settings={"max_tokens": 32}'),
     *("--set", "sft_epochs=1", "--set", "sft_warmup=0", "--set", "dpo_epochs=1", "--set", "dpo_warmup=0"),
 ]
 
@@ -97,7 +97,7 @@ def test_resumed_run_skips_the_finished_stage_and_redoes_the_killed_one(trained)
     assert "[sft] resuming a stage that did not finish" in log
     for stage in ("sft", "iter-1/explore", "iter-1/pairs", "iter-1/dpo"):
         assert f"[{stage}] done in" in log
-    assert "agentgym run game24 --agent react --policy embedded:" in log
+    assert "agentgym run game24 --agent eto --policy embedded:" in log
     result = json.loads((out / "result.json").read_text())
     assert result["checkpoint"] in ("iter-1/dpo/checkpoint-iter-1", "sft/checkpoint-sft")
 
@@ -109,10 +109,12 @@ def test_exports_have_etos_formats(trained):
     for item in items:
         assert set(item) == {"id", "conversations", "reward"}
         froms = [t["from"] for t in item["conversations"]]
-        assert froms[:2] == ["system", "human"] and froms[-1] == "gpt"
+        assert froms[:3] == ["human", "gpt", "human"] and item["conversations"][1]["value"] == "OK"  # ETO's layout
+        assert froms == ["human", "gpt"] * (len(froms) // 2)
         assert all(set(t) == {"from", "value"} for t in item["conversations"])
     for pair in json.loads((out / "iter-1" / "pairs" / "pairs.json").read_text()):
-        assert [t["from"] for t in pair["prompt"]] == ["system", "human"]
+        assert pair["prompt"][:-1] == items[0]["conversations"][: len(pair["prompt"]) - 1]  # instruction, example
+        assert pair["prompt"][-1]["from"] == "human" and pair["prompt"][-1]["value"].startswith("Use numbers")
         assert pair["chosen"][0]["from"] == pair["chosen"][-1]["from"] == "gpt"
         assert pair["rejected"][0]["from"] == pair["rejected"][-1]["from"] == "gpt"
 

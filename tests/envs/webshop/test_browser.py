@@ -98,3 +98,13 @@ def test_protocol_card_matches_the_text_env(data_present):
     assert WebShopBrowserEnv().protocol()["site"] == "own"
     with pytest.raises(ValueError, match="observation_mode"):
         WebShopBrowserEnv(observation_mode="text_rich")
+
+
+def test_agentgym_test_split_in_the_browser_shows_agentgyms_goal(browser_env):
+    from agentgym.envs.webshop.env import goal_list
+
+    agentgym, synthetic = goal_list("1k", "agentgym"), goal_list("1k", "synthetic")
+    index = next(i for i in range(200) if agentgym[i]["price_upper"] != synthetic[i]["price_upper"])
+    obs, info = browser_env.reset(options={"split": "agentgym_test", "index": index})
+    assert info["task_id"] == f"agentgym_{index}" and info["task"] == agentgym[index]["instruction_text"]
+    assert obs == f"WebShop [SEP] Instruction: [SEP] {agentgym[index]['instruction_text']} [SEP] Search"

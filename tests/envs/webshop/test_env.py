@@ -1,3 +1,4 @@
+import json
 import re
 import time
 
@@ -8,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import agentgym  # noqa: F401
+from agentgym.envs.webshop import pages
 from agentgym.envs.webshop.env import WebShopEnv
 from agentgym.envs.webshop.session import parse_action
 
@@ -147,6 +149,40 @@ def test_reward_and_score_at_purchase_then_no_more_actions(env):
     }
     _, reward, term, _, info = env.step("search[anything]")
     assert info["invalid_action"] and reward == 0 and term
+
+
+# The original text env renders its done page with only the purchase and the score (code, purchased attributes,
+# target, goal and reward details left as None or empty): its template's visible texts in order.
+ORIGINAL_TEXT_ENV_DONE = (
+    "Thank you for shopping with us! [SEP] Your code: [SEP] None [SEP] (Paste it in your MTurk interface.) [SEP] "
+    "Purchased [SEP] asin [SEP] {asin} [SEP] options [SEP] {options} [SEP] attrs [SEP] None [SEP] category [SEP] "
+    "None [SEP] query [SEP] None [SEP] product category [SEP] None [SEP] Target [SEP] asin [SEP] options [SEP] "
+    "attrs [SEP] price upper [SEP] instuction text [SEP] category [SEP] product category [SEP] query [SEP] Goal "
+    "[SEP] None [SEP] Reward [SEP] Your score (min 0.0, max 1.0) [SEP] {reward} [SEP] Reward Details [SEP] None"
+)
+
+
+def test_done_page_is_the_original_text_envs(env):
+    info = _play_oracle(env, 6)
+    options = json.dumps(info["options"], sort_keys=True)
+    expected = ORIGINAL_TEXT_ENV_DONE.format(asin=info["asin"], options=options, reward=info["score"])
+    assert pages.simple_text(env.session.parsed) == expected
+    assert info["reward_terms"]["r_type"] == 1.0
+
+
+@pytest.mark.parametrize("mode", ["text", "text_rich", "html", "react"])
+def test_the_last_observation_does_not_show_the_answer(data_present, mode):
+    env = WebShopEnv(observation_mode=mode)
+    env.reset(options={"index": 6})
+    goal = env.session.goal
+    env.step("search[men's shorts elastic waist]")
+    wrong = next(a for a in env.session.results if a != goal["asin"])
+    env.step(f"click[{wrong.lower()}]")
+    obs, reward, term, _, info = env.step("click[Buy Now]")
+    assert term and info["asin"] == wrong and set(info["reward_terms"]) >= {"r_type", "r_att", "r_price"}
+    leaks = [goal["asin"], goal["instruction_text"], "price lower than", *goal["goal_options"].values()]
+    leaks += [str(goal["price_upper"]), *goal["attributes"]]
+    assert [text for text in leaks if text.lower() in obs.lower()] == []
 
 
 def test_registered_env_passes_check_env(data_present):

@@ -92,6 +92,24 @@ def test_site_pages_read_as_the_text_env(site, catalog):
     assert pages.simple_text(pages.parse(page)) == obs
 
 
+def test_a_purchase_is_final_and_the_done_page_hides_the_target(site, catalog):
+    goal = catalog.goals("synthetic")[7]
+    reward, _ = shop(site, "fixed_7", goal, catalog)
+    sessions = site.app.extensions["webshop_sessions"]
+    first = dict(sessions.get("fixed_7"))
+    _, page, _ = fetch(site, f"/done/fixed_7/{goal['asin']}/%7B%7D", {})
+    texts = [t.strip() for t, _, _ in pages.parse(page).texts if t.strip()]
+    assert texts[texts.index("Your score (min 0.0, max 1.0)") + 1] == str(reward)
+    other = next(p["asin"] for p in catalog.products() if p["asin"] != goal["asin"])
+    status, again, _ = fetch(site, f"/done/fixed_7/{other}/%7B%7D", {})
+    assert status == 200 and again == page
+    assert sessions.get("fixed_7") == first
+    target = texts[texts.index("Target") : texts.index("Reward")]
+    labels = ["asin", "options", "attrs", "price upper", "instuction text", "category", "product category", "query"]
+    assert target == ["Target", *labels, "Goal", "None"]
+    assert goal["instruction_text"] not in page and "price lower than" not in page
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -154,3 +172,21 @@ def test_sessions_are_bounded_and_keep_their_goal(data_present):
     assert sessions.get("fixed_4")["goal"] == sessions.goals[4]
     first = sessions.get("random-id", create=True)["goal"]
     assert create_app().extensions["webshop_sessions"].get("random-id", create=True)["goal"] == first
+
+
+def test_agentgym_session_ids_pursue_agentgyms_goals(data_present):
+    from agentgym.envs.webshop.env import goal_list
+    from agentgym.envs.webshop.site import create_app
+
+    agentgym, synthetic = goal_list("1k", "agentgym"), goal_list("1k", "synthetic")
+    i = next(i for i in range(200) if agentgym[i]["price_upper"] != synthetic[i]["price_upper"])
+    sessions = create_app().extensions["webshop_sessions"]
+    assert sessions.get(f"p1e2_agentgym_fixed_{i}", create=True)["goal"] == agentgym[i]
+    assert sessions.get(f"p1e2_synthetic_fixed_{i}", create=True)["goal"] == synthetic[i]
+
+
+def test_unknown_goal_set_is_refused(data_present):
+    from agentgym.envs.webshop.site import create_app
+
+    with pytest.raises(ValueError, match="goals must be one of"):
+        create_app(goals="nonsense")
