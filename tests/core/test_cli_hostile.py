@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -289,3 +291,14 @@ def _filled(arg: str, names: dict[str, Path]) -> str:
     for name, path in names.items():
         arg = arg.replace("{" + name + "}", str(path))
     return arg
+
+
+@pytest.mark.parametrize("value", ["nan", "0"])
+def test_the_installed_command_prints_the_same_one_line(value, tmp_path):
+    """The real entry point (not the test runner) prints a click error and a setting error the same way."""
+    command = [sys.executable, "-m", "agentgym.cli", "run", "game24", "--limit", value, "--out", str(tmp_path / "o")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+    assert "'--limit'" in done.stderr if value == "nan" else "limit must be an integer >= 1, got 0" in done.stderr
+    assert not (tmp_path / "o").exists()
