@@ -104,9 +104,8 @@ class RAFAAgent(Game24Search):
         if self._plan is not None and "feedback" in info:
             evaluation = " ".join(["Evaluation:", *info["feedback"]])
             await self.learn(x, self.attempt(self._plan, self._committed, len(history)), evaluation, usage)
-        start = ["\n".join(history) + "\n"] if history else [""]
-        ys, infos = await self.search(x, start, STEPS - len(history), usage)
-        plan = "\n".join(ys[0].split("\n")[len(history) :]) if ys else ""
+        ys, infos = await self.plan(x, history, usage)
+        plan = self.new_lines(ys[0], history) if ys else ""
         self._plan, self._committed = plan, len(history)
         lessons = {"proposer": self.step_lessons, "critic": self.state_lessons}
         return AgentStep(plan, response=json.dumps({"steps": infos, "lessons": lessons}), usage=usage)

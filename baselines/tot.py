@@ -165,6 +165,21 @@ class Game24Search(Agent):
 
     # --- search ----------------------------------------------------------------------------------------
 
+    async def plan(
+        self, x: str, history: list[str], usage: list[dict[str, Any]]
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        """The search from the steps the env has committed: ``4 - len(history)`` steps from ``y`` = those lines.
+
+        Without history (always, one-shot) this is ToT's search from the puzzle; RAFA plans this way every step.
+        """
+        start = ["\n".join(history) + "\n"] if history else [""]
+        return await self.search(x, start, STEPS - len(history), usage)
+
+    @staticmethod
+    def new_lines(y: str, history: list[str]) -> str:
+        """The lines of ``y`` after the committed ``history`` (what is sent to the env)."""
+        return "\n".join(y.split("\n")[len(history) :])
+
     async def search(
         self, x: str, ys: list[str], steps: int, usage: list[dict[str, Any]]
     ) -> tuple[list[str], list[dict[str, Any]]]:
@@ -247,6 +262,9 @@ class Game24Search(Agent):
 class ToTAgent(Game24Search):
     """Tree-of-Thoughts on Game of 24: one search of 4 steps per action, from the puzzle.
 
+    On the step-wise env the search starts from the steps the env has committed (as RAFA's harness runs its
+    ToT baseline); ToT does not learn from the env's feedback.
+
     Args:
         policy: the LLM.
         breadth: candidates kept per step (5, and 1, in the paper).
@@ -297,11 +315,11 @@ class ToTAgent(Game24Search):
         return super().factory(policy, setup, **settings)
 
     async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
-        """Search from the puzzle; send the best output, or all of them."""
+        """Search (from the committed steps, on the step-wise env); send the best output, or all of them."""
         usage: list[dict[str, Any]] = []
-        x = " ".join(map(str, info["numbers"]))
-        ys, infos = await self.search(x, [""], STEPS, usage)
-        action = json.dumps(ys) if self.outputs == "all" else (ys[0] if ys else "")
+        x, history = " ".join(map(str, info["numbers"])), list(info.get("history", []))
+        ys, infos = await self.plan(x, history, usage)
+        action = json.dumps(ys) if self.outputs == "all" else (self.new_lines(ys[0], history) if ys else "")
         return AgentStep(action, response=json.dumps({"steps": infos, "ys": ys}), usage=usage)
 
     def config(self) -> dict[str, Any]:

@@ -210,6 +210,38 @@ def test_a_preset_without_the_prompt_files_names_the_download(tmp_path, monkeypa
         game24_prompts.paper_prompts_for.cache_clear()
 
 
+def test_tot_on_the_step_wise_env_searches_on_from_the_committed_steps(shared_data):
+    ours = game24_prompts.project_prompts()
+    propose = {n: ours["propose_prompt"].format(input=n) for n in (X, "4 4 5", "4 21", "25", "4 20")}
+    cot = ours["cot_prompt"].format(input=X) + "Steps:"
+    asked = []
+
+    def script(request):
+        prompt = request.messages[-1]["content"]
+        asked.append(prompt)
+        if prompt == propose["4 4 5"]:  # a miscalculated step the first time
+            return "4 * 5 = 20 (left: 4 20)" if asked.count(prompt) > 1 else "4 * 5 = 21 (left: 4 21)"
+        replies = {X: L1, "4 21": "4 + 21 = 25 (left: 25)", "25": "no idea", "4 20": "4 + 20 = 24 (left: 24)"}
+        for numbers, reply in replies.items():
+            if prompt == propose[numbers]:
+                return reply
+        return "Answer: (10 - 6) * 5 + 4 = 24" if prompt.startswith(cot) else "ok\nsure"
+
+    result = agentgym.evaluate(
+        "game24", "tot", ScriptedPolicy(script), task_ids=[X], workers=0, progress=False, agent_kwargs={"breadth": 1}
+    )
+    [record] = result.records
+    assert record["won"] and record["num_steps"] == 2
+    assert "Step 2 is rejected" in record["steps"][1]["observation"]
+    second_plan = asked[len(record["steps"][0]["usage"]) :]
+    assert second_plan[0] == propose["4 4 5"] and propose[X] not in second_plan  # on from the committed step
+    assert cot + L1 + "\n4 * 5 = 20 (left: 4 20)\n4 + 20 = 24 (left: 24)\n" in asked
+    assert (
+        record["steps"][1]["action"]
+        == "4 * 5 = 20 (left: 4 20)\n4 + 20 = 24 (left: 24)\nAnswer: (10 - 6) * 5 + 4 = 24\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
