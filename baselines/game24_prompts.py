@@ -158,9 +158,9 @@ def project_prompts() -> Game24Prompts:
             "= 24\nInput: {input}\n"
         ),
         "reflect_prompt": (
-            f"{game} A plan was tried and the game evaluated it. For each step of the attempt, write one line "
-            "'<step> (left: <numbers left>): sure' if it can lead to 24, or ': impossible' if it cannot, so "
-            "that later plans avoid the wrong steps.\nInput: {input}\n{answer}\n{feedback}\n"
+            f"{game} A plan was tried and the game evaluated it. For each step of the attempt, write one line: "
+            "the step as written, then ': sure' if it can lead to 24 or ': impossible' if it cannot, so that "
+            "later plans avoid the wrong steps.\nInput: {input}\n{answer}\n{feedback}\n"
         ),
         "value_reflect_prompt": (
             f"{game} A plan was tried and the game evaluated it. For each set of numbers left after a step of "
