@@ -1,6 +1,7 @@
 """Calls and tokens per puzzle of the ToT and RAFA presets on Game of 24.
 
     python benchmarks/tot_rafa_calls.py [--policy solver|embedded] [--puzzles 5] [--prompts paper|agentgym]
+        [--presets tot-game24 ...] [--max-tokens N]
 
 ``solver`` is a scripted model that answers every prompt right, from the exact solver: it proposes up to 8
 legal next steps (those from which 24 can still be made first), values a state ``sure`` when 24 can still be
@@ -137,13 +138,14 @@ def main() -> None:
     parser.add_argument("--puzzles", type=int, default=5)
     parser.add_argument("--prompts", choices=game24_prompts.PROMPT_SETS, default="paper")
     parser.add_argument("--max-tokens", type=int, default=None, help="cap each reply (embedded: 64 is usable)")
+    parser.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS))
     args = parser.parse_args()
     puzzles = list(TEST_PUZZLES[: args.puzzles])
     unit = "chars" if args.policy == "solver" else "tokens"
     table = Table(
         "preset", "calls/puzzle", "env steps", f"in {unit}/puzzle", f"out {unit}/puzzle", "success", "score", "s/puzzle"
     )
-    for preset in PRESETS:
+    for preset in args.presets:
         if args.policy == "embedded":
             from agentgym.policies.embedded import EmbeddedPolicy
 
