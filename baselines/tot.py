@@ -73,10 +73,10 @@ class SearchRules:
 TOT_RULES = SearchRules(steps_prefix="Steps:", propose_stop=(), value_cache=True, lenient_labels=False)
 
 
-def checked_count(name: str, value: Any) -> None:
-    """Refuse a count setting that is not a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, not {value!r}")
+def checked_count(name: str, value: Any, most: int) -> None:
+    """Refuse a count setting that is not a whole number from 1 to ``most``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise ValueError(f"{name} must be a whole number from 1 to {most}, not {value!r}")
 
 
 def checked_temperature(name: str, value: Any) -> float:
@@ -119,11 +119,11 @@ class Game24Search(Agent):
     ) -> None:
         """See the class docstring."""
         super().__init__(policy)
-        checked_count("breadth", breadth)
-        checked_count("value_samples", value_samples)
-        checked_count("max_tokens", max_tokens)
+        checked_count("breadth", breadth, 100)
+        checked_count("value_samples", value_samples, 100)
+        checked_count("max_tokens", max_tokens, 100_000)
         if proposals is not None:
-            checked_count("proposals", proposals)
+            checked_count("proposals", proposals, 1000)
         self.breadth, self.proposals, self.value_samples = breadth, proposals, value_samples
         self.temperature = checked_temperature("temperature", temperature)
         self.value_temperature = checked_temperature("value_temperature", value_temperature)

@@ -245,8 +245,9 @@ def test_tot_on_the_step_wise_env_searches_on_from_the_committed_steps(shared_da
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"breadth": 0}, "breadth must be a whole number >= 1"),
-        ({"proposals": "x"}, "proposals must be a whole number >= 1"),
+        ({"breadth": 0}, "breadth must be a whole number from 1 to 100"),
+        ({"value_samples": 10**9}, "value_samples must be a whole number from 1 to 100"),
+        ({"proposals": "x"}, "proposals must be a whole number from 1 to 1000"),
         ({"temperature": -1}, "temperature must be a number from 0 to 2"),
         ({"prompts": "gpt"}, "prompts must be one of paper, agentgym"),
         ({"outputs": "best"}, "outputs must be one of first, all"),
