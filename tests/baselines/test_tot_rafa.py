@@ -7,10 +7,8 @@ and ``RAFA_code`` (``Game24/agent/tot_agent.py``, ``Game24/env/game24.py``).
 
 import asyncio
 import json
-import re
 
 import pytest
-import sympy
 
 import agentgym
 from agentgym.baselines import game24_prompts, paper_prompts
@@ -18,6 +16,7 @@ from agentgym.baselines.presets import preset_arguments
 from agentgym.baselines.rafa import RAFAAgent
 from agentgym.baselines.tot import ToTAgent
 from agentgym.error import DataNotFound
+from tests.envs.game24.test_arithmetic import tot_reference
 from tests.support.policies import ScriptedPolicy, TablePolicy
 
 X = "4 5 6 10"
@@ -30,17 +29,6 @@ def user(prompt):
 def samples(*labels):
     """Value samples: a line of reasoning, then the label on the last line (which is all that is read)."""
     return [f"some reasoning {i}\n{label}" for i, label in enumerate(labels)]
-
-
-def tot_test_output(output, puzzle=X):
-    """ToT's ``Game24Task.test_output``: the last line's expression, its numbers, sympy's value."""
-    expression = output.strip().split("\n")[-1].lower().replace("answer: ", "").split("=")[0]
-    if sorted(re.findall(r"\d+", expression)) != sorted(re.findall(r"\d+", puzzle)):
-        return False
-    try:
-        return bool(sympy.simplify(expression) == 24)
-    except (sympy.SympifyError, TypeError, ValueError, SyntaxError):
-        return False
 
 
 def run_preset(name, policy, out=None, **agent_kwargs):
@@ -160,7 +148,7 @@ def test_tot_preset_runs_bfs_as_tot_does_call_by_call(shared_data, tmp_path):
 
     outputs = [F1, F4, F3, F2, F5]
     assert record["steps"][0]["action"] == json.dumps(outputs)
-    assert [tot_test_output(o) for o in outputs] == [False, False, True, False, False]
+    assert [tot_reference(o, X) for o in outputs] == [False, False, True, False, False]
     assert record["won"] and record["score"] == 0.0  # any of 5 correct; the first output is not
     assert (result.summary["success_rate"], result.summary["mean_score"]) == (1.0, 0.0)
     observation = record["final_observation"]

@@ -235,3 +235,15 @@ def test_judge_is_checked_and_recorded():
     with pytest.raises(ValueError, match="judge must be one of steps, answer"):
         gymnasium.make("agentgym/Game24-v0", judge="sympy")
     assert gymnasium.make("agentgym/Game24-v0", judge="answer").unwrapped.protocol()["judge"] == "answer"
+
+
+@pytest.mark.parametrize("output", TOT_OUTPUTS)
+def test_both_envs_judging_answers_agree_with_tots_test_output(output):
+    from tests.envs.game24.test_arithmetic import tot_reference
+
+    verdicts = []
+    for env_id in ("agentgym/Game24-v0", "agentgym/Game24OneShot-v0"):
+        env = gymnasium.make(env_id, judge="answer")
+        env.reset(options={"task_id": "4 5 6 10"})
+        verdicts.append(env.step(output)[-1]["won"])
+    assert verdicts == [tot_reference(output, "4 5 6 10")] * 2
