@@ -21,8 +21,8 @@ from agentgym.baselines import paper_prompts
 from agentgym.envs.game24.arithmetic import format_number
 from agentgym.envs.game24.solver import legal_moves, next_move, solvable
 
-#: ``prompts=`` values: the agent's paper's file, or the project's text.
-PROMPT_SETS = ("paper", "agentgym")
+#: The ``prompts=`` value of the project's text (the paper's is the agent's name: ``tot``, ``rafa``).
+PROJECT = "agentgym"
 TEMPLATES = (
     "propose_prompt",
     "value_prompt",
@@ -61,18 +61,18 @@ class Game24Prompts:
         return {"set": self.name, "files": list(self.files), "sha256": self.sha256()}
 
 
-def load(prompts: str, paper_file: str, names: tuple[str, ...]) -> Game24Prompts:
-    """The prompt set ``prompts`` (``"paper"``: ``paper_file`` of the prompts dataset; ``"agentgym"``: ours).
+def load(prompts: str, paper: str, paper_file: str, names: tuple[str, ...]) -> Game24Prompts:
+    """The prompt set ``prompts``: ``paper`` (the paper's ``paper_file`` of the prompts dataset) or ours.
 
     Raises:
         ValueError: an unknown set.
         DataNotFound: the paper's file is not installed (the message says `agentgym data download prompts`).
     """
-    if prompts == "agentgym":
+    if prompts == PROJECT:
         return project_prompts()
-    if prompts == "paper":
+    if prompts == paper:
         return paper_prompts_for(paper_file, names)
-    raise ValueError(f"prompts must be one of {', '.join(PROMPT_SETS)}, not {prompts!r}")
+    raise ValueError(f"prompts must be {paper} or {PROJECT}, not {prompts!r}")
 
 
 @cache

@@ -81,7 +81,7 @@ _TOT_SEARCH = {
     "temperature": 0.7,
     "max_tokens": 1000,
     "outputs": "all",
-    "prompts": "paper",
+    "prompts": "tot",
 }
 _RAFA_NOTES = (
     "RAFA_code's Game24 run.py: 10 proposals, 3 value samples at 0.3, lessons after every step, replanning every "
@@ -246,7 +246,7 @@ PRESETS: dict[str, Preset] = {
             "test",
             "rafa",
             max_steps=21,
-            agent_kwargs={"breadth": 1, "prompts": "paper"},
+            agent_kwargs={"breadth": 1, "prompts": "rafa"},
             notes=_RAFA_NOTES,
         ),
         Preset(
@@ -255,7 +255,7 @@ PRESETS: dict[str, Preset] = {
             "test",
             "rafa",
             max_steps=21,
-            agent_kwargs={"breadth": 2, "prompts": "paper"},
+            agent_kwargs={"breadth": 2, "prompts": "rafa"},
             notes=_RAFA_NOTES,
         ),
     )

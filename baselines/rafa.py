@@ -41,7 +41,7 @@ class RAFAAgent(Game24Search):
         value_temperature: sampling temperature of the value calls (0.3).
         reflect_temperature: sampling temperature of the learner's calls (0.7).
         max_tokens: new tokens per call (1000).
-        prompts: ``"paper"`` (RAFA's ``Game24/prompts/game24.py``) or ``"agentgym"`` (ours, the default).
+        prompts: ``"rafa"`` (RAFA's ``Game24/prompts/game24.py``) or ``"agentgym"`` (ours, the default).
     """
 
     name = "rafa"

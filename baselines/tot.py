@@ -97,7 +97,7 @@ class Game24Search(Agent):
         temperature: sampling temperature of the propose calls.
         value_temperature: sampling temperature of the value calls.
         max_tokens: new tokens per call.
-        prompts: ``"paper"`` (the paper's prompt file, from the ``prompts`` dataset) or ``"agentgym"`` (ours).
+        prompts: the agent's name (its paper's prompt file, from the ``prompts`` dataset) or ``"agentgym"`` (ours).
     """
 
     rules: ClassVar[SearchRules] = TOT_RULES
@@ -128,7 +128,7 @@ class Game24Search(Agent):
         self.temperature = checked_temperature("temperature", temperature)
         self.value_temperature = checked_temperature("value_temperature", value_temperature)
         self.max_tokens = max_tokens
-        self.prompts = game24_prompts.load(prompts, self.paper_file, self.templates)
+        self.prompts = game24_prompts.load(prompts, self.name, self.paper_file, self.templates)
         self._value_cache: dict[str, float] = {}
 
     @classmethod
@@ -274,7 +274,7 @@ class ToTAgent(Game24Search):
         max_tokens: new tokens per call (1000, as ToT's ``gpt``).
         outputs: ``"first"`` sends the best final output (any Game of 24 env); ``"all"`` sends every final
             output as a JSON list, which the one-shot env judges with ``judge="answer"`` (ToT's result).
-        prompts: ``"paper"`` (ToT's ``src/tot/prompts/game24.py``) or ``"agentgym"`` (ours, the default).
+        prompts: ``"tot"`` (ToT's ``src/tot/prompts/game24.py``) or ``"agentgym"`` (ours, the default).
     """
 
     name = "tot"

@@ -136,7 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--policy", choices=("solver", "embedded"), default="solver")
     parser.add_argument("--puzzles", type=int, default=5)
-    parser.add_argument("--prompts", choices=game24_prompts.PROMPT_SETS, default="paper")
+    parser.add_argument("--prompts", choices=("paper", game24_prompts.PROJECT), default="paper")
     parser.add_argument("--max-tokens", type=int, default=None, help="cap each reply (embedded: 64 is usable)")
     parser.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS))
     args = parser.parse_args()
@@ -146,15 +146,16 @@ def main() -> None:
         "preset", "calls/puzzle", "env steps", f"in {unit}/puzzle", f"out {unit}/puzzle", "success", "score", "s/puzzle"
     )
     for preset in args.presets:
+        agent = resolve_agent(preset_arguments(preset)["agent"])
+        prompts = agent.name if args.prompts == "paper" else args.prompts
         if args.policy == "embedded":
             from agentgym.policies.embedded import EmbeddedPolicy
 
             policy: Policy = EmbeddedPolicy()
         else:
-            agent = resolve_agent(preset_arguments(preset)["agent"])
-            templates = game24_prompts.load(args.prompts, agent.paper_file, agent.templates)
+            templates = game24_prompts.load(prompts, agent.name, agent.paper_file, agent.templates)
             policy = SolverModel(templates, {puzzle: _expression(puzzle) for puzzle in puzzles})
-        row = measure(preset, policy, puzzles, args.prompts, args.max_tokens)
+        row = measure(preset, policy, puzzles, prompts, args.max_tokens)
 
         def cell(value: float | None, spec: str) -> str:
             return "-" if value is None else format(value, spec)

@@ -237,7 +237,7 @@ def test_tot_on_the_step_wise_env_searches_on_from_the_committed_steps(shared_da
         ({"value_samples": 10**9}, "value_samples must be a whole number from 1 to 100"),
         ({"proposals": "x"}, "proposals must be a whole number from 1 to 1000"),
         ({"temperature": -1}, "temperature must be a number from 0 to 2"),
-        ({"prompts": "gpt"}, "prompts must be one of paper, agentgym"),
+        ({"prompts": "rafa"}, "prompts must be tot or agentgym"),
         ({"outputs": "best"}, "outputs must be one of first, all"),
     ],
 )
@@ -337,7 +337,7 @@ def test_rafa_rescores_a_state_after_a_lesson_and_keeps_lessons_apart(shared_dat
 
 
 def test_rafa_keeps_ten_proposals_and_values_repeats_again(shared_data):
-    agent = RAFAAgent(ScriptedPolicy(str), prompts="paper")
+    agent = RAFAAgent(ScriptedPolicy(str), prompts="rafa")
     prompts = paper_prompts.python_strings("rafa/game24.py")
     asked = []
 
