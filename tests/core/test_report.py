@@ -188,7 +188,8 @@ def test_plot_draws_integer_trials_bands_and_the_papers_reference(tmp_path, shar
     assert all(float(t).is_integer() for t in axes.get_xticks())
     lines = {line.get_label(): line for line in axes.get_lines()}
     assert list(lines["trials"].get_xdata()) == [1, 2, 3]
-    assert list(lines["ToT (b=5), GPT-4 (paper)"].get_ydata()) == [0.74]
+    assert list(lines["ToT (b=5), any of 5 outputs, GPT-4 (paper)"].get_ydata()) == [0.74]
+    assert list(lines["ToT (b=5) rerun, any of 5 outputs, GPT-4 (paper)"].get_ydata()) == [0.69]
     assert len(axes.collections) == 2  # one 95% band per run
 
 
