@@ -156,6 +156,7 @@ def main() -> None:
             templates = game24_prompts.load(prompts, agent.name, agent.paper_file, agent.templates)
             policy = SolverModel(templates, {puzzle: _expression(puzzle) for puzzle in puzzles})
         row = measure(preset, policy, puzzles, prompts, args.max_tokens)
+        print(preset, {key: round(value, 3) for key, value in row.items() if value is not None}, flush=True)
 
         def cell(value: float | None, spec: str) -> str:
             return "-" if value is None else format(value, spec)
