@@ -56,9 +56,12 @@ class Game24Prompts:
         parts = [f"{k}={v}" for k, v in sorted(self.templates.items())] + [INTRODUCTION, LESSONS_HEADER]
         return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
-    def card(self) -> dict[str, object]:
-        """The protocol card's entry: the set, its files (pinned URL and sha256), a hash of the text."""
-        return {"set": self.name, "files": list(self.files), "sha256": self.sha256()}
+    def card(self, setting: str) -> dict[str, object]:
+        """The agent card's entries, as every paper preset writes them.
+
+        They are the ``prompts`` setting, the files read (pinned URL and sha256) and a hash of the text.
+        """
+        return {"prompts": setting, "prompt_files": list(self.files), "prompt_sha256": self.sha256()}
 
 
 def load(prompts: str, paper: str, paper_file: str, names: tuple[str, ...]) -> Game24Prompts:

@@ -2,8 +2,8 @@
 
 ``agentgym run --preset reflexion-alfworld --policy ...`` plays the paper's split with its step cap, trials
 and agent settings; ``agentgym report`` puts a run's numbers next to the published ones of its preset.
-Published numbers come from ``shared/specs/baselines.md`` (the papers' tables, or the authors' committed run
-logs where marked); numbers that could not be verified there are left out rather than quoted from memory.
+Published numbers come from the papers' tables, or the authors' committed run logs where marked; numbers that
+could not be checked against either are left out rather than quoted from memory.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class Preset:
     notes: str = ""
 
 
-_REFLEXION_LOG = "Reflexion repository run logs (alfworld_runs/*_run_logs), per shared/specs/baselines.md §1.7"
+_REFLEXION_LOG = "Reflexion repository run logs (noahshinn/reflexion, alfworld_runs/*_run_logs)"
 _ETO_TABLE = "ETO paper (Song et al., ACL 2024), Table 2"
 _TOT_TABLE = "ToT paper (Yao et al., 2023), Table 2"
 _TOT_LOG = (

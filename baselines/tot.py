@@ -128,6 +128,7 @@ class Game24Search(Agent):
         self.temperature = checked_temperature("temperature", temperature)
         self.value_temperature = checked_temperature("value_temperature", value_temperature)
         self.max_tokens = max_tokens
+        self.prompt_setting = prompts
         self.prompts = game24_prompts.load(prompts, self.name, self.paper_file, self.templates)
         self._value_cache: dict[str, float] = {}
 
@@ -255,7 +256,7 @@ class Game24Search(Agent):
             "temperature": self.temperature,
             "value_temperature": self.value_temperature,
             "max_tokens": self.max_tokens,
-            "prompts": self.prompts.card(),
+            **self.prompts.card(self.prompt_setting),
         }
 
 

@@ -155,7 +155,8 @@ def test_tot_preset_runs_bfs_as_tot_does_call_by_call(shared_data, tmp_path):
     assert "Output 3: Correct" in observation and "Output 1: Wrong answer" in observation
 
     card = json.loads((tmp_path / "run.json").read_text())
-    assert card["agent"]["prompts"]["files"] == [paper_prompts.source("tot/game24.py").as_card()]
+    assert card["agent"]["prompts"] == "tot"
+    assert card["agent"]["prompt_files"] == [paper_prompts.source("tot/game24.py").as_card()]
     assert card["env_kwargs"] == {"judge": "answer"} and card["env_protocol"]["judge"] == "answer"
 
 
@@ -184,7 +185,8 @@ def test_tot_preset_runs_with_our_prompts(shared_data):
     policy = TablePolicy(tot_script(ours))
     result = run_preset("tot-game24", policy, prompts="agentgym")
     assert not policy.unserved and result.records[0]["won"]
-    assert result.records[0]["agent"]["prompts"] == {"set": "agentgym", "files": [], "sha256": ours.sha256()}
+    agent = result.records[0]["agent"]
+    assert (agent["prompts"], agent["prompt_files"], agent["prompt_sha256"]) == ("agentgym", [], ours.sha256())
     assert ours.sha256() != game24_prompts.paper_prompts_for("tot/game24.py", ToTAgent.templates).sha256()
 
 
@@ -332,7 +334,7 @@ def test_rafa_rescores_a_state_after_a_lesson_and_keeps_lessons_apart(shared_dat
     assert all(r.sampling.n == 3 and r.sampling.temperature == 0.3 for r in values)
     reflections = [r for r in policy.requests if len(r.messages) == 1]
     assert len(reflections) == 2 and all(r.sampling.temperature == 0.7 for r in reflections)
-    assert record["agent"]["prompts"]["files"] == [paper_prompts.source("rafa/game24.py").as_card()]
+    assert record["agent"]["prompt_files"] == [paper_prompts.source("rafa/game24.py").as_card()]
     assert preset_arguments("rafa-game24")["max_steps"] == 21
 
 
