@@ -190,7 +190,7 @@ AGENTS: dict[str, type[Agent] | str] = {
     "react": "agentgym.baselines.react:ReActAgent",
     "reflexion": "agentgym.baselines.reflexion:ReflexionAgent",
     "tot": "agentgym.baselines.tot:ToTAgent",
-    "rafa": "agentgym.baselines.tot:RAFAAgent",
+    "rafa": "agentgym.baselines.rafa:RAFAAgent",
     "cops": "agentgym.baselines.cops:CoPSAgent",
     "eto": "agentgym.baselines.eto.agent:EtoAgent",
     "react-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReActAgent",

@@ -2,8 +2,8 @@
 
 ``agentgym run --preset reflexion-alfworld --policy ...`` plays the paper's split with its step cap, trials
 and agent settings; ``agentgym report`` puts a run's numbers next to the published ones of its preset.
-Published numbers come from ``shared/specs/baselines.md`` (the papers' tables, or the authors' committed run
-logs where marked); numbers that could not be verified there are left out rather than quoted from memory.
+Published numbers come from the papers' tables, or the authors' committed run logs where marked; numbers that
+could not be checked against either are left out rather than quoted from memory.
 """
 
 from __future__ import annotations
@@ -67,8 +67,27 @@ class Preset:
     notes: str = ""
 
 
-_REFLEXION_LOG = "Reflexion repository run logs (alfworld_runs/*_run_logs), per shared/specs/baselines.md §1.7"
+_REFLEXION_LOG = "Reflexion repository run logs (noahshinn/reflexion, alfworld_runs/*_run_logs)"
 _ETO_TABLE = "ETO paper (Song et al., ACL 2024), Table 2"
+_TOT_TABLE = "ToT paper (Yao et al., 2023), Table 2"
+_TOT_LOG = (
+    "tree-of-thought-llm logs/game24/gpt-4_0.7_propose1_value3_greedy5_start900_end1000.json (the README's rerun; "
+    "counted from its per-output r)"
+)
+#: ToT's run.py with scripts/game24/bfs.sh: propose, value with 3 samples, greedy; gpt() at 0.7, 1000 tokens.
+_TOT_SEARCH = {
+    "proposals": None,
+    "value_samples": 3,
+    "temperature": 0.7,
+    "max_tokens": 1000,
+    "outputs": "all",
+    "prompts": "tot",
+}
+_RAFA_NOTES = (
+    "RAFA_code's Game24 run.py: 10 proposals, 3 value samples at 0.3, lessons after every step, replanning every "
+    "step; its loop ends after the 21st action (done once the step counter exceeds max_step=20). RAFA's "
+    "Game-of-24 numbers could not be verified, so none are quoted."
+)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -208,9 +227,18 @@ PRESETS: dict[str, Preset] = {
             "test",
             "tot",
             max_steps=1,
-            agent_kwargs={"breadth": 5},
-            published=(Published("ToT (b=5)", "GPT-4", "success_rate", 0.74, "ToT paper (Yao et al., 2023), Table 2"),),
-            notes="ToT proposes all next steps per state; its value prompt samples 3 times per state.",
+            agent_kwargs={**_TOT_SEARCH, "breadth": 5},
+            env_kwargs={"judge": "answer"},
+            published=(
+                Published("ToT (b=5), any of 5 outputs", "GPT-4", "success_rate", 0.74, _TOT_TABLE),
+                Published("ToT (b=5) rerun, any of 5 outputs", "GPT-4", "success_rate", 0.69, _TOT_LOG),
+                Published("ToT (b=5) rerun, first output", "GPT-4", "mean_score", 0.62, _TOT_LOG),
+            ),
+            notes=(
+                "ToT's bfs.py: 4 steps (the answer searched and valued too), every proposal kept, 3 value samples, "
+                "the 5 final outputs sent at once; success = any of the 5 correct (the paper's metric), score = the "
+                "first output correct. The paper's prompts (`agentgym data download prompts`)."
+            ),
         ),
         Preset(
             "tot-b1-game24",
@@ -218,17 +246,31 @@ PRESETS: dict[str, Preset] = {
             "test",
             "tot",
             max_steps=1,
-            agent_kwargs={"breadth": 1},
-            published=(Published("ToT (b=1)", "GPT-4", "success_rate", 0.45, "ToT paper (Yao et al., 2023), Table 2"),),
+            agent_kwargs={**_TOT_SEARCH, "breadth": 1},
+            env_kwargs={"judge": "answer"},
+            published=(
+                Published("ToT (b=1)", "GPT-4", "success_rate", 0.45, _TOT_TABLE),
+                Published("ToT (b=1), its one output", "GPT-4", "mean_score", 0.45, _TOT_TABLE),
+            ),
+            notes="As tot-game24 with one state kept per step: one output, so both metrics are the same.",
         ),
         Preset(
             "rafa-game24",
             "agentgym/Game24-v0",
             "test",
             "rafa",
-            max_steps=20,
-            agent_kwargs={"breadth": 2},
-            notes="RAFA's Game-of-24 numbers could not be verified (shared/specs/baselines.md §4.4).",
+            max_steps=21,
+            agent_kwargs={"breadth": 1, "prompts": "rafa"},
+            notes=_RAFA_NOTES,
+        ),
+        Preset(
+            "rafa-b2-game24",
+            "agentgym/Game24-v0",
+            "test",
+            "rafa",
+            max_steps=21,
+            agent_kwargs={"breadth": 2, "prompts": "rafa"},
+            notes=_RAFA_NOTES,
         ),
     )
 }

@@ -1,6 +1,6 @@
 """WebShop search: agreement with the original's Lucene ranking, and latency on 1k and 100k products.
 
-    AGENTGYM_DATA=../shared/data python benchmarks/webshop_search.py [--scale 100000]
+    AGENTGYM_DATA=/path/to/data python benchmarks/webshop_search.py [--scale 100000]
 
 Engines, each with the original's settings (BM25 k1=0.9, b=0.4, English stop words, Porter stemming, top 50):
 ``agentgym`` (:mod:`agentgym.envs.webshop.search`) and, when installed, ``bm25s`` (its ``lucene`` method with
