@@ -103,3 +103,7 @@ class RunLocked(Error):
         super().__init__(f"{folder} is in use by a run in {who}{where}; wait for it to finish or use another --out")
         self.pid = pid if isinstance(pid, int) else None
         self.host = host
+
+
+class SettingError(Error, ValueError):
+    """A setting (a run option, a policy or agent setting, a policy spec) has a wrong type or value."""

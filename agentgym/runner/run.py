@@ -21,8 +21,10 @@ from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
 from agentgym.runner.executor import EnvHandle, Executor, make_executor
 from agentgym.runner.records import EpisodeStore, episode_key, summarize
+from agentgym.runner.run_settings import check_episode_count, check_run_settings, unique_task_ids
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
+from agentgym.validate import folder
 from agentgym.wrappers.record import Trajectory
 
 logger = logging.getLogger(__name__)
@@ -112,15 +114,15 @@ async def aevaluate(
         agent: an agent name (``expert``, ``direct``, ...), a ``"module:Class"`` path, or an Agent subclass.
         policy: a policy spec (``expert``, ``random``, ...) or a :class:`~agentgym.policies.Policy`.
         split: the split to play (default: the env's default split, its test split).
-        task_ids: play exactly these tasks instead of a split.
-        limit: play only the first ``limit`` tasks of the split.
+        task_ids: play exactly these tasks instead of a split (an id given twice is played once).
+        limit: play only the first ``limit`` tasks of the split (>= 1).
         episodes_per_task: independent episodes per task (different seeds; for best-of-N, pass@k).
         trials: sequential attempts per task, stopping at the first win; what the agent's ``after_episode``
             returns after a failed trial reaches the next one (Reflexion). ``summary["success_by_trial"]``
             is the cumulative success after each trial. Agents with ``lockstep_trials`` (CoPS) play trial t of
             every task before any trial t+1.
         workers: env worker processes (= episodes in flight); 0 runs envs in this process.
-        max_steps: step cap per episode (default: the env's registered cap).
+        max_steps: step cap per episode, 1 to 100,000 (default: the env's registered cap).
         out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
             resumed (a line of ``episodes.jsonl`` that is not a valid record is skipped with a warning naming
             the file and line, and its episode is played again). One run at a time holds it. ``None`` keeps
@@ -145,6 +147,8 @@ async def aevaluate(
         debug: re-raise agent and policy errors instead of recording them.
 
     Raises:
+        SettingError: a setting of a wrong type or out of its range (the README's "Run options"), raised before
+            any env, model or worker starts.
         PolicyUnavailable: the LLM server stayed unreachable past the policy's retry budget. The run stops;
             finished episodes are saved, the ones in flight are not recorded, and re-running resumes.
         OutputError: a record could not be written (a full disk). The run stops; ``out`` holds every record
@@ -156,16 +160,31 @@ async def aevaluate(
             ``RunConfigMismatch``: a run with another configuration (and ``overwrite`` is off). Nothing in
             ``out`` was changed.
     """
-    if trials > 1 and episodes_per_task > 1:
-        raise ValueError("use either trials (sequential retries of a task) or episodes_per_task, not both")
+    check_run_settings(
+        limit=limit,
+        episodes_per_task=episodes_per_task,
+        trials=trials,
+        workers=workers,
+        max_steps=max_steps,
+        seed=seed,
+        max_retries=max_retries,
+        timeout_s=timeout_s,
+        recycle_episodes=recycle_episodes,
+        recycle_memory_mb=recycle_memory_mb,
+        executor=executor,
+        ray_address=ray_address,
+    )
+    task_ids = unique_task_ids(task_ids)
+    out = folder("out", out) if out is not None else None
     env_id = resolve_env_id(env_id)
     entry = entry_for(env_id)
-    cap = max_steps or gymnasium.spec(env_id).max_episode_steps
+    policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
+    agent_cls = resolve_agent(agent)
+    cap = max_steps if max_steps is not None else gymnasium.spec(env_id).max_episode_steps
     env_config = EnvConfig(env_id, dict(env_kwargs or {}), max_episode_steps=cap)
     facts = _env_facts(env_config, split, task_ids, limit)
     ids, split_name = facts.task_ids, facts.split
-    policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
-    agent_cls = resolve_agent(agent)
+    check_episode_count(len(ids), max(trials, episodes_per_task))
     store = EpisodeStore(out, overwrite=overwrite) if out is not None else None  # read only, for now
     history = tuple(store.records.values()) if store is not None else ()
     make_agent = agent_cls.factory(
@@ -329,7 +348,7 @@ def _env_facts(config: EnvConfig, split: str | None, task_ids: Sequence[str] | N
                 raise KeyError(f"unknown task ids for {config.env_id}: {unknown[:5]}")
             ids, name = list(task_ids), "custom"
         else:
-            name = split or tasks.default_split
+            name = tasks.default_split if split is None else split
             ids = list(tasks.split(name))
     finally:
         env.close()

@@ -72,7 +72,7 @@ def test_a_second_run_in_the_same_folder_stops_at_once_naming_the_first(tmp_path
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     assert second.returncode == 1, stdout + stderr
-    assert stdout.strip() == (
+    assert stderr.strip() == (  # errors go to stderr
         f"error: {out} is in use by a run in process {first.pid} on {os.uname().nodename}; "
         "wait for it to finish or use another --out"
     )
@@ -221,7 +221,7 @@ def test_resuming_in_a_read_only_folder_says_so_and_loses_nothing(tmp_path):
     finally:
         out.chmod(0o755)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert done.stdout.strip().splitlines() == [
+    assert done.stderr.strip().splitlines() == [
         f"error: cannot write to the output folder {out}: "
         f"{'Read-only file system' if os.geteuid() == 0 else 'Permission denied'}"
     ]
