@@ -25,8 +25,9 @@ from rich.console import Console
 from rich.table import Table
 
 from agentgym.data import find
+from agentgym.envs.webshop.analysis import STOP_WORDS
 from agentgym.envs.webshop.data import load_catalog
-from agentgym.envs.webshop.search import STOP_WORDS, SearchIndex
+from agentgym.envs.webshop.search import SearchIndex
 
 REFERENCE = Path(__file__).parents[1] / "tests/envs/webshop/data/lucene_top10_1k.json"
 
