@@ -133,3 +133,24 @@ def test_search_edge_cases(tmp_path):
     on_disk = SearchIndex(tmp_path / "index")
     assert on_disk.scored("red dress jeans") == index.scored("red dress jeans")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]
+
+
+@pytest.mark.slow  # indexes 40,000 documents twice: about 30 s of CPU, minutes on a loaded machine
+def test_spilled_and_merged_index_equals_one_chunk_index_at_mid_size(catalog, tmp_path):
+    import random
+
+    rng = random.Random(0)
+    base = list(catalog.documents())
+    words = [w for _, text in base for w in text.split()]
+    docs = base + [
+        (f"S{i:09d}", f"{text} {' '.join(rng.choices(words, k=5))}")
+        for i, (_, text) in enumerate(rng.choices(base, k=39_000))
+    ]
+    write_index(docs, tmp_path / "one", chunk_postings=10**9)
+    write_index(docs, tmp_path / "many", chunk_postings=50_000)  # dozens of chunks and merge ranges
+    for name in ("docs.npy", "denoms.npy", "indptr.npy", "ids.npy", "tiebreak.npy"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes(), name
+    one, many = SearchIndex(tmp_path / "one"), SearchIndex(tmp_path / "many")
+    for _, text in rng.sample(base, 50):
+        query = " ".join(text.split()[:12])
+        assert many.scored(query) == one.scored(query)
