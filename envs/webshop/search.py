@@ -281,7 +281,7 @@ class SearchIndex:
 
     def scored(self, query: str, k: int = TOP_N) -> list[tuple[str, float]]:
         """Return the top ``k`` ``(id, score)`` pairs for ``query``: Lucene's single-precision scores and order."""
-        docs, scores = self._candidates(self._clauses(query), k)
+        docs, scores = self._score(query)
         if len(docs) > k:
             threshold = np.partition(scores, len(scores) - k)[len(scores) - k]
             keep = scores >= threshold
@@ -293,65 +293,27 @@ class SearchIndex:
         """Return the ids of the top ``k`` documents for ``query`` (only documents that match a term)."""
         return [doc_id for doc_id, _ in self.scored(query, k)]
 
-    def _clauses(self, query: str) -> list[tuple[np.float32, int, int]]:
-        """Return ``(weight, lo, hi)`` per query term in the index: its BM25 weight and its postings' range."""
-        clauses = []
+    def _score(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return the matching documents and their single-precision scores."""
+        doc_parts, score_parts = [], []
         for term, boost in Counter(self._analyzer(query)).items():
             term_id = self._term_id(term)
-            if term_id is not None:
-                lo, hi = int(self._indptr[term_id]), int(self._indptr[term_id + 1])
-                clauses.append((_FLOAT(boost) * idf(self.doc_count, hi - lo), lo, hi))
-        return clauses
-
-    def _term_scores(self, weight: np.float32, lo: int, hi: int) -> np.ndarray:
-        return weight - weight / self._denoms[lo:hi]
-
-    def _candidates(self, clauses: list[tuple[np.float32, int, int]], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return documents that include the top ``k``, with their exact single-precision scores.
-
-        Long posting lists are avoided where possible (Lucene's MaxScore idea): the documents of the rarest
-        terms are scored in full (the other terms looked up by binary search); when the k-th best of those
-        scores beats the most that the other terms together can give a document, no other document can
-        reach the top ``k``. Otherwise every matching document is scored.
-        """
-        if not clauses:
+            if term_id is None:
+                continue
+            lo, hi = int(self._indptr[term_id]), int(self._indptr[term_id + 1])
+            weight = _FLOAT(boost) * idf(self.doc_count, hi - lo)
+            doc_parts.append(self._docs[lo:hi])
+            score_parts.append(weight - weight / self._denoms[lo:hi])
+        if not doc_parts:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=_FLOAT)
-        if len(clauses) == 1:
-            weight, lo, hi = clauses[0]
-            return np.asarray(self._docs[lo:hi]), self._term_scores(weight, lo, hi)
-        clauses = sorted(clauses, key=lambda c: c[2] - c[1])
-        sizes = np.cumsum([hi - lo for _, lo, hi in clauses])
-        if sizes[-1] * 8 < len(self._ids):
-            return self._score_docs(clauses, len(clauses))
-        # The rarest terms whose postings are few next to the collection are scored first.
-        essential = max(1, int(np.searchsorted(sizes, len(self._ids) // 32, side="right")))
-        if essential < len(clauses):
-            docs, scores = self._score_docs(clauses, essential)
-            if len(docs) >= k:
-                kth = float(np.partition(scores, len(scores) - k)[len(scores) - k])
-                # The most each other term can add: weight * (1 - 1 / its largest 1 + freq * normInverse).
-                bound = sum(float(w - w / self._denoms[lo:hi].max()) for w, lo, hi in clauses[essential:])
-                if bound * (1 + 1e-6) < kth:
-                    return docs, scores
-        return self._score_all(clauses)
-
-    def _score_docs(self, clauses: list[tuple[np.float32, int, int]], essential: int) -> tuple[np.ndarray, np.ndarray]:
-        """Score, with every clause, the documents that match one of the first ``essential`` clauses."""
+        if len(doc_parts) == 1:
+            return np.asarray(doc_parts[0]), score_parts[0]
         # A document's clause scores are summed in double precision (exact for these magnitudes), then rounded.
-        parts = [(self._docs[lo:hi], self._term_scores(w, lo, hi)) for w, lo, hi in clauses[:essential]]
-        docs, inverse = np.unique(np.concatenate([d for d, _ in parts]), return_inverse=True)
-        summed = np.bincount(inverse, weights=np.concatenate([s for _, s in parts]).astype(np.float64))
-        for weight, lo, hi in clauses[essential:]:
-            postings = self._docs[lo:hi]
-            at = np.minimum(np.searchsorted(postings, docs), hi - lo - 1)
-            found = postings[at] == docs
-            summed[found] += weight - weight / self._denoms[lo + at[found]]
-        return docs, summed.astype(_FLOAT)
-
-    def _score_all(self, clauses: list[tuple[np.float32, int, int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Score every document that matches a clause, accumulating over a dense array."""
-        summed = np.zeros(len(self._ids), dtype=np.float64)
-        for weight, lo, hi in clauses:
-            summed[self._docs[lo:hi]] += self._term_scores(weight, lo, hi)  # a term lists each document once
-        docs = np.flatnonzero(summed)
-        return docs, summed[docs].astype(_FLOAT)
+        docs = np.concatenate(doc_parts)
+        weights = np.concatenate(score_parts).astype(np.float64)
+        if len(docs) * 8 >= len(self._ids):
+            summed = np.bincount(docs, weights=weights, minlength=len(self._ids))
+            hits = np.flatnonzero(summed)
+            return hits, summed[hits].astype(_FLOAT)
+        hits, inverse = np.unique(docs, return_inverse=True)
+        return hits, np.bincount(inverse, weights=weights).astype(_FLOAT)
