@@ -82,11 +82,18 @@ class AgentStep:
         action: the action string sent to the env.
         response: the raw policy output it came from (``None`` for scripted agents).
         usage: token counts and latency of the policy calls made for this step.
+        observation: set when the agent answers the action itself (ReAct's ``think:`` answered ``OK.``): the
+            env is not called, and the runner records the step with this observation and counts it toward
+            the step cap, as the papers' loops counted the env call they made for it.
+        final: the agent's last step (a paper's stop rule, e.g. Reflexion's repeated action): the runner
+            plays it, then ends the episode as truncated unless this step terminated it.
     """
 
     action: str
     response: str | None = None
     usage: list[dict[str, Any]] = field(default_factory=list)
+    observation: str | None = None
+    final: bool = False
 
 
 class Agent(ABC):
@@ -99,6 +106,8 @@ class Agent(ABC):
 
     #: The agent's name, as ``--agent`` spells it.
     name: ClassVar[str] = "agent"
+    #: In a multi-trial run, play trial t of every task before any trial t+1 (memory shared across tasks).
+    lockstep_trials: ClassVar[bool] = False
 
     def __init__(self, policy: Policy, **settings: Any) -> None:
         """Keep the policy; subclasses declare their settings as keyword arguments."""
@@ -184,6 +193,9 @@ AGENTS: dict[str, type[Agent] | str] = {
     "rafa": "agentgym.baselines.tot:RAFAAgent",
     "cops": "agentgym.baselines.cops:CoPSAgent",
     "eto": "agentgym.baselines.eto.agent:EtoAgent",
+    "react-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReActAgent",
+    "reflexion-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReflexionAgent",
+    "cops-alfworld": "agentgym.baselines.cops_alfworld:ALFWorldCoPSAgent",
 }
 
 

@@ -100,6 +100,12 @@ _PAPER_PROMPTS = (
         "5040995a3cdc88bce30fa26bec3ca4875ced8db98b7b2859f5c1614deec716e7",
     ),
     _paper_prompt(
+        "reflexion/alfworld_generate_reflections.py",
+        _REFLEXION,
+        "alfworld_runs/generate_reflections.py",
+        "d7fbe4af7ff21ce9bc73ad2bcf16bf265682d1fb3554dc62985f3ada09997ef7",
+    ),
+    _paper_prompt(
         "reflexion/webshop_base_prompt.txt",
         _REFLEXION,
         "webshop_runs/base_prompt.txt",

@@ -110,14 +110,34 @@ def paired(baseline: Run, other: Run, metric: str) -> dict[str, Any]:
 
 
 def warnings(runs: list[Run]) -> list[str]:
-    """One line per run whose protocol card differs from the first run's on a field that changes the metric."""
+    """One line per run whose protocol card differs from the first run's on a field that changes the metric.
+
+    Also one per run whose prompts (the paper's files, by sha256, or agentgym's own) differ from the first run's.
+    """
+    from agentgym.baselines.paper_prompts import provenance
     from agentgym.protocol import differences
 
-    return [
+    lines = [
         f"{run.label} differs from {runs[0].label} on {', '.join(fields)}: their numbers are not comparable"
         for run in runs[1:]
         if (fields := differences(runs[0].config, run.config))
     ]
+    first = provenance(runs[0].config.get("agent") or {}) if runs else None
+    for run in runs[1:]:
+        prompts = provenance(run.config.get("agent") or {})
+        if prompts != first:
+            lines.append(
+                f"{run.label} used other prompts than {runs[0].label} ({_prompts_label(prompts)} vs "
+                f"{_prompts_label(first)})"
+            )
+    return lines
+
+
+def _prompts_label(prompts: tuple[str, tuple[tuple[str, str], ...]] | None) -> str:
+    if prompts is None:
+        return "none"
+    setting, files = prompts
+    return setting if not files else f"{setting}: " + ", ".join(f"{name} {sha[:12]}" for name, sha in files)
 
 
 def rows(runs: list[Run]) -> list[dict[str, Any]]:

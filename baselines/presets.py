@@ -77,10 +77,10 @@ PRESETS: dict[str, Preset] = {
             "reflexion-alfworld",
             "agentgym/ALFWorld-v0",
             "valid_unseen",
-            "reflexion",
+            "reflexion-alfworld",
             max_steps=49,
             trials=11,
-            agent_kwargs={"shots": 2, "rewrites": ["alfworld-put-as-move"]},
+            agent_kwargs={"prompts": "paper", "rewrites": ["alfworld-put-as-move"]},
             published=(
                 Published(
                     "ReAct + Reflexion",
@@ -100,15 +100,29 @@ PRESETS: dict[str, Preset] = {
             "react-alfworld",
             "agentgym/ALFWorld-v0",
             "valid_unseen",
-            "react",
+            "react-alfworld",
             max_steps=49,
             trials=7,
-            agent_kwargs={"shots": 2, "rewrites": ["alfworld-put-as-move"]},
+            agent_kwargs={"prompts": "paper", "rewrites": ["alfworld-put-as-move"]},
             published=(
                 Published("ReAct only", "text-davinci-003", "success_rate", 84 / 134, _REFLEXION_LOG, trial=0),
                 Published("ReAct only", "text-davinci-003", "success_rate", 101 / 134, _REFLEXION_LOG, trial=6),
             ),
             notes="Reflexion's baseline: the same trial loop without reflections (trials 0-6 in its logs).",
+        ),
+        Preset(
+            "cops-alfworld",
+            "agentgym/ALFWorld-v0",
+            "valid_unseen",
+            "cops-alfworld",
+            max_steps=49,
+            trials=10,
+            agent_kwargs={"prompts": "paper", "k": 5, "c": 5.0, "rewrites": ["alfworld-put-as-move"]},
+            notes=(
+                "uclaml/COPS's ALFWorld actor (Llama-3.1-8B/70B-Instruct in the paper) and knn selection; the paper "
+                "embedded with gte-Qwen1.5-7B-instruct at /v1/embeddings (--agent-arg embedder=openai:MODEL@URL), "
+                "the default is all-MiniLM-L6-v2 on CPU. Trials are barriers. Published numbers not verified yet."
+            ),
         ),
         Preset(
             "reflexion-webshop",

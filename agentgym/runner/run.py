@@ -109,7 +109,8 @@ async def aevaluate(
         episodes_per_task: independent episodes per task (different seeds; for best-of-N, pass@k).
         trials: sequential attempts per task, stopping at the first win; what the agent's ``after_episode``
             returns after a failed trial reaches the next one (Reflexion). ``summary["success_by_trial"]``
-            is the cumulative success after each trial.
+            is the cumulative success after each trial. Agents with ``lockstep_trials`` (CoPS) play trial t of
+            every task before any trial t+1.
         workers: env worker processes (= episodes in flight); 0 runs envs in this process.
         max_steps: step cap per episode (default: the env's registered cap).
         out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
@@ -217,10 +218,32 @@ async def aevaluate(
             if record.get("memory"):
                 memory = [*memory, record["memory"]]
 
+    async def run_trials_in_lockstep() -> None:
+        """Trial t of every task ends before any trial t+1 starts (agents whose memory is shared across tasks)."""
+        memories: dict[str, list[str]] = {task_id: [] for task_id in ids}
+        open_tasks = list(ids)
+        for trial in range(trials):
+
+            async def attempt(task_id: str, trial: int = trial) -> None:
+                key = (task_id, trial)
+                record = results[key] if done(key) else await play(task_id, trial, memories[task_id])
+                if record["won"]:
+                    open_tasks.remove(task_id)
+                    bar.update(sum(not done((task_id, t)) for t in range(trial + 1, trials)))
+                elif record.get("memory"):
+                    memories[task_id] = [*memories[task_id], record["memory"]]
+
+            if not open_tasks:
+                return
+            await _all_or_first_error([attempt(task_id) for task_id in list(open_tasks)])
+
     failed = False
     try:
         with bar:
-            await _all_or_first_error([run_task(task_id) for task_id in ids])
+            if trials > 1 and agent_cls.lockstep_trials:
+                await run_trials_in_lockstep()
+            else:
+                await _all_or_first_error([run_task(task_id) for task_id in ids])
     except BaseException:
         failed = True
         raise
@@ -379,11 +402,19 @@ class _EpisodePlayer:
         agent = self.make_agent()
         agent.reset(observation, info, context)
         trajectory = Trajectory(observation, task_id=task_id, task=info["task"])
+        cap = self.config.get("max_steps")
         while not (trajectory.terminated or trajectory.truncated):
             t = time.perf_counter()
             decision: AgentStep = await agent.act(observation, info)
             agent_s += time.perf_counter() - t
-            observation, reward, terminated, truncated, info = await env_call("step", action=decision.action)
+            if decision.observation is None:
+                observation, reward, terminated, truncated, info = await env_call("step", action=decision.action)
+            else:  # answered by the agent: a step of the episode that the env does not see
+                observation, reward, terminated, truncated = decision.observation, 0.0, False, False
+                info = {**info, "invalid_action": False}
+            # The env's TimeLimit counts only the steps it saw; the cap counts every recorded step.
+            at_cap = cap is not None and len(trajectory.steps) + 1 >= cap
+            truncated = truncated or (not terminated and (decision.final or at_cap))
             trajectory.add(
                 decision.action,
                 observation,
@@ -393,6 +424,8 @@ class _EpisodePlayer:
                 info,
                 response=decision.response,
                 usage=decision.usage,
+                answered_by_agent=True if decision.observation is not None else None,
+                ended_by_agent=True if decision.final and not terminated else None,
             )
         record = {
             "env_id": self.env_id,

@@ -203,3 +203,18 @@ def test_terminal_report_is_readable_at_80_columns(tmp_path, shared_data):
     wide.print(report.rich_table(table, width=250))
     wide_text = wide.export_text()
     assert "ours - paper" in wide_text and "[bold]tot" in wide_text
+
+
+def test_report_warns_when_prompts_differ(tmp_path, shared_data):
+    for name in ("a", "b", "c"):
+        agentgym.evaluate("game24", limit=1, workers=0, out=tmp_path / name, progress=False)
+    sources = [{"file": "tot/game24.py", "url": "https://example.org/x", "sha256": "ab" * 32}]
+    for name, card in (("b", {"prompts": "paper", "prompt_files": sources}), ("c", {"prompts": "agentgym"})):
+        config = json.loads((tmp_path / name / "run.json").read_text())
+        config["agent"].update(card)
+        (tmp_path / name / "run.json").write_text(json.dumps(config))
+    runs = [report.load_run(tmp_path / name) for name in ("a", "b", "c")]
+    assert report.warnings(runs) == [f"b used other prompts than a (paper: tot/game24.py {'ab' * 6} vs agentgym)"]
+    assert report.warnings([runs[1], runs[0]]) == [
+        f"a used other prompts than b (agentgym vs paper: tot/game24.py {'ab' * 6})"
+    ]

@@ -230,3 +230,50 @@ def test_trials_resume_with_the_saved_memory(tmp_path):
 def test_trials_and_episodes_per_task_are_exclusive():
     with pytest.raises(ValueError, match="either trials"):
         evaluate("game24", trials=2, episodes_per_task=2, progress=False)
+
+
+def test_steps_the_agent_answers_are_recorded_and_count_toward_the_cap(shared_data, monkeypatch):
+    from tests.support.agents import Thinker
+
+    result = agentgym.evaluate("game24", Thinker, limit=1, max_steps=3, workers=0, progress=False)
+    [record] = result.records
+    assert record["num_steps"] == 3 and record["truncated"] and not record["won"]
+    assert [s["action"] for s in record["steps"]] == ["think: step 1", "think: step 2", "think: step 3"]
+    assert all(s["answered_by_agent"] for s in record["steps"]) and record["final_observation"] == "OK."
+    assert record["steps"][1]["observation"] == "OK."
+    monkeypatch.setattr(Thinker, "stop_after", 2)
+    [stopped] = agentgym.evaluate("game24", Thinker, limit=1, max_steps=5, workers=0, progress=False).records
+    assert stopped["num_steps"] == 2 and stopped["truncated"] and stopped["steps"][-1]["ended_by_agent"]
+
+
+def test_lockstep_trials_finish_each_trial_everywhere_before_the_next(tmp_path, shared_data):
+    from tests.support.agents import LearnsFromMemory, LearnsInLockstep
+
+    for agent, lockstep in ((LearnsInLockstep, True), (LearnsFromMemory, False)):
+        order = []
+        result = agentgym.evaluate(
+            "game24",
+            agent,
+            limit=3,
+            trials=3,
+            max_steps=4,
+            workers=0,
+            out=tmp_path / agent.name,
+            progress=False,
+            on_episode=lambda r, order=order: order.append(r["episode"]),
+        )
+        assert result.summary["success_by_trial"] == [0.0, 1.0, 1.0] and len(order) == 6
+        assert (order == sorted(order)) is lockstep
+        memories = [r["memory"] for r in result.records if r["episode"] == 0]
+        assert all(m.startswith("trial 0 failed") for m in memories)
+    resumed = agentgym.evaluate(
+        "game24",
+        LearnsInLockstep,
+        limit=3,
+        trials=3,
+        max_steps=4,
+        workers=0,
+        out=tmp_path / "learns-in-lockstep",
+        progress=False,
+    )
+    assert resumed.summary["success_by_trial"] == [0.0, 1.0, 1.0] and len(resumed.records) == 6

@@ -113,3 +113,22 @@ class LearnsFromMemory(ExpertAgent):
 
     async def after_episode(self, record: dict[str, Any]) -> str | None:
         return None if record["won"] else f"trial {self.context.trial} failed on {record['task_id']}"
+
+
+class Thinker(ExpertAgent):
+    """Answers every step itself (``OK.``), as ReAct's ALFWorld harness answers ``think:``; ends after ``stop_after``."""
+
+    name = "thinker"
+    stop_after: ClassVar[int | None] = None
+
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        self.steps = getattr(self, "steps", 0) + 1
+        final = self.stop_after is not None and self.steps >= self.stop_after
+        return AgentStep(action=f"think: step {self.steps}", observation="OK.", final=final)
+
+
+class LearnsInLockstep(LearnsFromMemory):
+    """LearnsFromMemory, with trials played in lockstep (trial t of every task before trial t+1)."""
+
+    name = "learns-in-lockstep"
+    lockstep_trials = True
