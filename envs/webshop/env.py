@@ -12,7 +12,7 @@ Change logs:
     ``goals="human", catalog="full"`` is the paper setting (WebShop, ReAct, Reflexion, ETO). Later in v0 (the
     tasks and rewards of existing task ids unchanged): the done page became the original text env's (no
     target shown), ``agentgym_test`` became AgentGym's goals with its price bounds (``agentgym_<i>``), and
-    ``observation_mode="react"`` was added.
+    ``observation_mode="react"`` was added, then its ``client_rules`` option (off by default).
 """
 
 from __future__ import annotations
