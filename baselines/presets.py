@@ -160,19 +160,14 @@ PRESETS: dict[str, Preset] = {
             published=(
                 Published("ReAct only", "text-davinci-002", "success_rate", 0.33, _REFLEXION_WEBSHOP_LOG, trial=0),
                 Published(
-                    "ReAct + Reflexion",
-                    "text-davinci-002",
-                    "success_rate",
-                    0.35,
-                    _REFLEXION_WEBSHOP_LOG,
-                    trial=3,
-                    by_trial=(0.33, 0.33, 0.34, 0.35),
+                    "ReAct + Reflexion", "text-davinci-002", "success_rate", 0.35, _REFLEXION_WEBSHOP_LOG, trial=3
                 ),
             ),
             notes=(
                 "Reflexion's webshop_runs: sessions fixed_0..99, run_reflexion.sh's 10 trials (its logs stop after "
-                "4), success = reward 1. AS IN THE ORIGINAL CODE, THE ACTOR NEVER SEES THE REFLECTIONS (they are "
-                "made after each failed trial, kept for the trial log only): only llm()'s retries differ from ReAct."
+                "4: 33, 33, 34, 35 of 100), success = reward 1. AS IN THE ORIGINAL CODE, THE ACTOR NEVER SEES THE "
+                "REFLECTIONS (made after each failed trial, kept for the trial log only): only llm()'s retries "
+                "differ from ReAct."
             ),
         ),
         Preset(
