@@ -272,15 +272,19 @@ class WebShopEnv(TextEnv):
         return shop_protocol(self.catalog_name, self.goal_kind, **settings)
 
     def expert_action(self) -> str | None:
-        """Return the oracle's next action (see :func:`oracle_action`); ``None`` after the purchase."""
+        """Return the oracle's next action (see :func:`oracle_action`); ``None`` after the purchase.
+
+        With ``client_rules`` its clicks name what they click as the page shows it (ASINs in upper case).
+        """
         session = self.session
         if session is None or session.done:
             return None
-        return oracle_action(
+        action = oracle_action(
             session.goal, session.catalog, page_name=session.page_name, keywords=session.keywords,
             results=session.results, page=session.page, asin=session.asin, options=session.options,
             clickables=session.parsed.clickables,
         )  # fmt: skip
+        return react_client.as_shown(action, session.parsed) if self.client_rules and action else action
 
 
 def oracle_action(

@@ -79,3 +79,15 @@ def _shown(page: pages.ParsedPage, what: str) -> set[str]:
     if what == "link":
         return {text for text, _, classes in page.texts if classes == ("product-link",)}
     return {text for text, parent, _ in page.texts if parent == "label"}
+
+
+def as_shown(action: str, page: pages.ParsedPage) -> str:
+    """``click[x]`` with ``x`` written as the page shows it (the client compares clicks as typed), else ``action``."""
+    if not action.startswith("click["):
+        return action
+    wanted = action[6:-1].lower()
+    for text, parent, classes in page.texts:
+        clickable = parent in ("button", "label") or classes == ("product-link",)
+        if clickable and text.lower() == wanted:
+            return f"click[{text}]"
+    return action

@@ -78,3 +78,14 @@ def test_client_rules_match_the_notebooks_client_step_by_step(site):  # noqa: F8
         invalid += info["invalid_action"]
         assert info["invalid_action"] == (observation == "Invalid action!"), action
     assert done and reward == 1.0 and invalid == 14
+
+
+def test_the_expert_clicks_as_the_page_shows_under_the_clients_rules(data_present):
+    env = WebShopEnv(observation_mode="react", client_rules=True)
+    env.reset(options={"split": "test", "index": 6})
+    actions, done = [], False
+    while not done:
+        actions.append(env.unwrapped.expert_action())
+        _, reward, done, _, info = env.step(actions[-1])
+        assert not info["invalid_action"], actions[-1]
+    assert reward == 1.0 and actions[1] == f"click[{env.session.goal['asin']}]"  # upper case, as shown
