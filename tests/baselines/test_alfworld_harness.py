@@ -266,3 +266,17 @@ def test_a_preset_without_its_files_names_the_command(tmp_path, monkeypatch):
         ALFWorldReActAgent(ScriptedPolicy(lambda r: ""), prompts="mine")
     arguments = preset_arguments("reflexion-alfworld")
     assert arguments["agent"] == "reflexion-alfworld" and arguments["max_steps"] == 49
+
+
+def test_the_cli_stops_a_preset_without_its_files_with_the_command(prompts_dir, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from agentgym.cli import app
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "alfworld").symlink_to(prompts_dir.parents[1] / "alfworld")
+    monkeypatch.setenv("AGENTGYM_DATA", str(tmp_path / "data"))
+    arguments = ["run", "--preset", "reflexion-alfworld", "--policy", "expert", "--limit", "1", "--workers", "0"]
+    result = CliRunner().invoke(app, [*arguments, "--out", str(tmp_path / "run"), "--no-progress"], terminal_width=300)
+    assert result.exit_code == 2 and "agentgym data download prompts" in result.output
+    assert not (tmp_path / "run" / "episodes.jsonl").exists()
