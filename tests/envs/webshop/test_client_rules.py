@@ -89,3 +89,17 @@ def test_the_expert_clicks_as_the_page_shows_under_the_clients_rules(data_presen
         _, reward, done, _, info = env.step(actions[-1])
         assert not info["invalid_action"], actions[-1]
     assert reward == 1.0 and actions[1] == f"click[{env.session.goal['asin']}]"  # upper case, as shown
+
+
+@pytest.mark.parametrize(
+    ("action", "answer"),
+    [("search[", "Invalid action!"), ("click[", "the page"), ("\x00", "Invalid action!"), ("think", "OK.")]
+    + [("ü" * 5000, "Invalid action!"), ("click[" + "ü" * 5000 + "]", "the page")],
+)
+def test_odd_actions_get_the_clients_answer(data_present, action, answer):
+    env = WebShopEnv(observation_mode="react", client_rules=True)
+    first, _ = env.reset(options={"index": 3})
+    observation, _, done, _, _ = env.step(action)
+    assert (
+        observation == (first if answer == "the page" else answer) and not done
+    )  # a click on the search page: shown again
