@@ -93,8 +93,14 @@ def test_the_expert_clicks_as_the_page_shows_under_the_clients_rules(data_presen
 
 @pytest.mark.parametrize(
     ("action", "answer"),
-    [("search[", "Invalid action!"), ("click[", "the page"), ("\x00", "Invalid action!"), ("think", "OK.")]
-    + [("ü" * 5000, "Invalid action!"), ("click[" + "ü" * 5000 + "]", "the page")],
+    [
+        ("search[", "Invalid action!"),
+        ("click[", "the page"),
+        ("\x00", "Invalid action!"),
+        ("think", "OK."),
+        ("ü" * 5000, "Invalid action!"),
+        ("click[" + "ü" * 5000 + "]", "the page"),
+    ],
 )
 def test_odd_actions_get_the_clients_answer(data_present, action, answer):
     env = WebShopEnv(observation_mode="react", client_rules=True)
