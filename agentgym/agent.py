@@ -196,6 +196,8 @@ AGENTS: dict[str, type[Agent] | str] = {
     "react-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReActAgent",
     "reflexion-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReflexionAgent",
     "cops-alfworld": "agentgym.baselines.cops_alfworld:ALFWorldCoPSAgent",
+    "react-webshop": "agentgym.baselines.webshop_harness:WebShopReActAgent",
+    "reflexion-webshop": "agentgym.baselines.webshop_harness:WebShopReflexionAgent",
 }
 
 

@@ -88,6 +88,10 @@ _RAFA_NOTES = (
     "step; its loop ends after the 21st action (done once the step counter exceeds max_step=20). RAFA's "
     "Game-of-24 numbers could not be verified, so none are quoted."
 )
+_REACT_TABLE = "ReAct paper (Yao et al., ICLR 2023), Table 4 (WebShop, 500 test instructions)"
+_REFLEXION_WEBSHOP_LOG = "Reflexion repository run logs (webshop_runs/reflexion_run_logs_1, base_run_logs_2)"
+#: ReAct's WebShop client: its pages and its action rules (agentgym/WebShop-v0's react mode).
+_REACT_CLIENT = {"observation_mode": "react", "client_rules": True}
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -144,19 +148,46 @@ PRESETS: dict[str, Preset] = {
             ),
         ),
         Preset(
+            "react-webshop",
+            "agentgym/WebShop-v0",
+            "test",
+            "react-webshop",
+            max_steps=14,
+            limit=500,
+            agent_kwargs={"prompts": "paper"},
+            env_kwargs={"goals": "human", "catalog": "full", **_REACT_CLIENT},
+            published=(
+                Published("ReAct", "PaLM-540B", "mean_score", 0.666, _REACT_TABLE),
+                Published("ReAct", "PaLM-540B", "success_rate", 0.40, _REACT_TABLE),
+            ),
+            notes=(
+                "ReAct's WebShop.ipynb: prompt1, ReAct's client (pages, OK. for think, Invalid action!, no paging), "
+                "15 iterations with the reset counted (14 actions), sessions fixed_0..499; the paper's model was "
+                "PaLM-540B (the notebook calls text-davinci-002)."
+            ),
+        ),
+        Preset(
             "reflexion-webshop",
             "agentgym/WebShop-v0",
             "test",
-            "reflexion",
-            max_steps=15,
-            trials=4,
+            "reflexion-webshop",
+            max_steps=14,
+            trials=10,
             limit=100,
-            env_kwargs={"goals": "human", "catalog": "full"},
+            agent_kwargs={"prompts": "paper"},
+            env_kwargs={"goals": "human", "catalog": "full", **_REACT_CLIENT},
             published=(
-                Published("ReAct only", "text-davinci-002", "success_rate", 0.33, _REFLEXION_LOG, trial=0),
-                Published("ReAct + Reflexion", "text-davinci-002", "success_rate", 0.35, _REFLEXION_LOG, trial=3),
+                Published("ReAct only", "text-davinci-002", "success_rate", 0.33, _REFLEXION_WEBSHOP_LOG, trial=0),
+                Published(
+                    "ReAct + Reflexion", "text-davinci-002", "success_rate", 0.35, _REFLEXION_WEBSHOP_LOG, trial=3
+                ),
             ),
-            notes="Sessions fixed_0..99 are goals 0-99 of the test split; success is reward 1.",
+            notes=(
+                "Reflexion's webshop_runs: sessions fixed_0..99, run_reflexion.sh's 10 trials (its logs stop after "
+                "4: 33, 33, 34, 35 of 100), success = reward 1. AS IN THE ORIGINAL CODE, THE ACTOR NEVER SEES THE "
+                "REFLECTIONS (made after each failed trial, kept for the trial log only): only llm()'s retries "
+                "differ from ReAct."
+            ),
         ),
         Preset(
             "eto-webshop",
