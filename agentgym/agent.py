@@ -193,12 +193,14 @@ AGENTS: dict[str, type[Agent] | str] = {
     "react": "agentgym.baselines.react:ReActAgent",
     "reflexion": "agentgym.baselines.reflexion:ReflexionAgent",
     "tot": "agentgym.baselines.tot:ToTAgent",
-    "rafa": "agentgym.baselines.tot:RAFAAgent",
+    "rafa": "agentgym.baselines.rafa:RAFAAgent",
     "cops": "agentgym.baselines.cops:CoPSAgent",
     "eto": "agentgym.baselines.eto.agent:EtoAgent",
     "react-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReActAgent",
     "reflexion-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReflexionAgent",
     "cops-alfworld": "agentgym.baselines.cops_alfworld:ALFWorldCoPSAgent",
+    "react-webshop": "agentgym.baselines.webshop_harness:WebShopReActAgent",
+    "reflexion-webshop": "agentgym.baselines.webshop_harness:WebShopReflexionAgent",
 }
 
 

@@ -1,21 +1,57 @@
-"""The ``agentgym`` command: ``list``, ``run``, ``eto``, ``data download|path``."""
+"""The ``agentgym`` command: ``list``, ``run``, ``eto``, ``report``, ``presets``, ``data``, ``serve``.
+
+Every error, from option parsing or from a command, is one line on stderr, ``error: MESSAGE``, with the message
+(and any task id, path or name in it) printed literally, never read as rich markup.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
-from agentgym import data
-from agentgym.error import Error, OutputError, PolicyUnavailable
+from agentgym import data, validate
+from agentgym.error import Error, NotARunFolder, OutputError, OutputFolderUnavailable, PolicyUnavailable, RunLocked
 
-app = typer.Typer(help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False)
+
+class _Commands(TyperGroup):
+    """The command group; its ``main`` prints every click error as one literal line (see :func:`print_error`)."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Run the command line; click's usage errors become ``error: ...`` lines and exit 2."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as e:  # click's errors (typer carries its own click)
+            if type(e).__name__ != "NoArgsIsHelpError":  # the help was printed already
+                print_error(_usage_message(e))
+            sys.exit(getattr(e, "exit_code", 1))
+        except typer.Abort:
+            print_error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(error: typer.TyperException) -> str:
+    """Click's message, with the command whose ``--help`` explains the options when it is a usage error."""
+    context = getattr(error, "ctx", None)
+    hint = f" (see {context.command_path} --help)" if context is not None else ""
+    format_message = getattr(error, "format_message", None)
+    return (format_message() if callable(format_message) else str(error)) + hint
+
+
+app = typer.Typer(
+    help="LLM-agent benchmarks as one Gymnasium suite.", no_args_is_help=True, add_completion=False, cls=_Commands
+)
 data_app = typer.Typer(help="Benchmark data: where it is looked for, and downloads.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 serve_app = typer.Typer(help="Serve the WebShop site or a model server.", no_args_is_help=True)
@@ -25,6 +61,35 @@ app.add_typer(serve_app, name="serve")
 def console() -> Console:
     """The terminal (made per call, so that it follows the current terminal width)."""
     return Console()
+
+
+def say(text: str) -> None:
+    """Print ``text`` on stdout as it is: no markup, no highlighting, no wrapping."""
+    console().print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """Print ``warning: MESSAGE`` on stdout, the message literally."""
+    console().print(Text.assemble(("warning: ", "yellow"), message), highlight=False, soft_wrap=True)
+
+
+def print_error(message: str) -> None:
+    """Print ``error: MESSAGE`` as one line on stderr; the message is printed literally (never as markup)."""
+    line = " ".join(message.splitlines())
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text.assemble(("error: ", "bold red"), line))
+
+
+def fail(error: BaseException | str, code: int = 2) -> NoReturn:
+    """Print ``error`` with :func:`print_error` and end the command with exit status ``code``."""
+    print_error(error if isinstance(error, str) else message_of(error))
+    raise typer.Exit(code)
+
+
+def message_of(error: BaseException) -> str:
+    """An exception's message (a KeyError's without the quotes ``str`` adds)."""
+    if isinstance(error, KeyError) and len(error.args) == 1:
+        return str(error.args[0])
+    return str(error)
 
 
 def parse_settings(pairs: list[str] | None) -> dict[str, Any]:
@@ -61,12 +126,12 @@ def list_envs() -> None:
                 splits = ", ".join(_split_size(tasks, name) for name in tasks.splits)
             finally:
                 env.close()
-            status = "[green]ready"
+            status = Text("ready", style="green")
         except ImportError as e:
-            splits, status = "-", f"[yellow]{e}"
+            splits, status = "-", Text(str(e), style="yellow")
         except FileNotFoundError as e:
-            splits, status = "-", f"[yellow]no data: {e}"
-        table.add_row(entry.env_id, entry.short_name, str(entry.max_episode_steps), splits, status)
+            splits, status = "-", Text(f"no data: {e}", style="yellow")
+        table.add_row(entry.env_id, entry.short_name, str(entry.max_episode_steps), Text(splits), status)
     console().print(table)
 
 
@@ -107,7 +172,7 @@ def run(
         str, typer.Option(help="With --executor ray: auto (the cluster `ray start` runs here), HOST:PORT, or local.")
     ] = "auto",
     max_steps: Annotated[int | None, typer.Option(help="Step cap per episode (default: the env's).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: runs/ENV-SPLIT-AGENT-POLICY).")] = None,
+    out: Annotated[str | None, typer.Option(help="Output folder (default: runs/ENV-SPLIT-AGENT-POLICY).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a different run found in --out.")] = False,
     seed: Annotated[int, typer.Option(help="Base seed.")] = 0,
     agent_arg: Annotated[list[str] | None, typer.Option(help="Agent setting KEY=VALUE (repeatable).")] = None,
@@ -129,7 +194,7 @@ def run(
         try:
             settings = preset_arguments(preset)
         except KeyError as e:
-            raise typer.BadParameter(str(e.args[0]), param_hint="--preset") from e
+            raise typer.BadParameter(message_of(e), param_hint="--preset") from e
     if agent is not None and agent != settings.get("agent"):
         settings["agent_kwargs"] = {}  # a preset's agent settings are for its own agent
     chosen = {"agent": agent, "split": split, "limit": limit, "trials": trials, "max_steps": max_steps}
@@ -148,10 +213,10 @@ def run(
     try:
         env_id = resolve_env_id(name)
     except KeyError as e:
-        raise typer.BadParameter(str(e.args[0]), param_hint="ENV") from e
+        raise typer.BadParameter(message_of(e), param_hint="ENV") from e
     if out is None:
         parts = (env_id.split("/")[-1].lower(), preset or settings.get("split") or "default", settings["agent"], policy)
-        out = Path("runs") / "-".join(x.replace(":", "_").replace("/", "_") for x in parts)
+        out = str(Path("runs") / "-".join(x.replace(":", "_").replace("/", "_") for x in parts))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         result = evaluate(
@@ -170,20 +235,28 @@ def run(
             debug=debug,
             **settings,
         )
+    except (RunLocked, OutputFolderUnavailable) as e:  # nothing was played, nothing changed
+        fail(e, 1)
     except (PolicyUnavailable, OutputError) as e:
-        console().print(f"[red]error:[/red] {escape(str(e))}")
-        console().print(f"the run stopped; its finished episodes are in {out}: run the same command again to resume")
-        raise typer.Exit(1) from e
+        stopped = f"the run stopped; its finished episodes are in {out}: run the same command again to resume"
+        fail(f"{message_of(e)} ({stopped})", 1)
     except (Error, ValueError, KeyError, TypeError) as e:
-        console().print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from e
+        fail(e)
     print_summary(result.summary, result.out)
+    failed = result.failed
+    if failed:
+        played = len(result.records)
+        first = "".join(c if c.isprintable() else "?" for c in (failed[0]["error"] or "\n").splitlines()[0][:200])
+        text = Text(f"{len(failed)} of {played} episodes ended in an error", style="red")
+        text.append(f" (first: {first}); run the same command again to play them again")
+        console().print(text, highlight=False, soft_wrap=True)
+        raise typer.Exit(3)
 
 
 @app.command()
 def eto(
     env: Annotated[str, typer.Argument(help="Env name or id (game24, alfworld, webshop, sciworld).")],
-    out: Annotated[Path, typer.Option(help="Output folder; rerunning resumes at the stage that did not finish.")],
+    out: Annotated[str, typer.Option(help="Output folder; rerunning resumes at the stage that did not finish.")],
     base_model: Annotated[str | None, typer.Option(help="Transformers folder or .gguf [default: embedded].")] = None,
     iterations: Annotated[int | None, typer.Option(help="Explore-pairs-DPO rounds [default: the paper's].")] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N training tasks.")] = None,
@@ -207,14 +280,12 @@ def eto(
     try:
         settings = ETOSettings(env).with_overrides({**overrides, **parse_settings(set_)})
     except (Error, ValueError, KeyError, TypeError) as e:  # an unknown env or setting, a value of the wrong type
-        console().print(f"[red]error:[/red] {escape(str(e))}")
-        raise typer.Exit(2) from e
+        fail(e)
     try:
         pipeline = Pipeline(settings, out, log=log, progress=progress)
         checkpoint = pipeline.run()
     except (Error, ValueError, FileNotFoundError) as e:
-        console().print(f"[red]error:[/red] {escape(str(e))}")
-        raise typer.Exit(2) from e
+        fail(e)
     console().print(f"ETO policy: {checkpoint}\nevaluate it with:", markup=False, highlight=False)
     console().print(f"  {pipeline.eval_command(checkpoint)}", markup=False, highlight=False, soft_wrap=True)
 
@@ -238,7 +309,7 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
         value = summary.get(key)
         return "-" if value is None else format(value, spec)
 
-    table = Table("metric", "value", title=f"{summary['env_id']} ({summary['split']})")
+    table = Table("metric", "value", title=Text(f"{summary['env_id']} ({summary['split']})"))
     table.add_row("episodes", str(summary["episodes"]))
     table.add_row("success rate", fmt("success_rate", ".1%"))
     table.add_row("mean score", fmt("mean_score", ".3f"))
@@ -249,7 +320,7 @@ def print_summary(summary: dict[str, Any], out: Path | None) -> None:
     table.add_row("wall time", fmt("wall_time_s", ".1f") + " s")
     console().print(table)
     if out is not None:
-        console().print(f"records: {out / 'episodes.jsonl'}\nsummary: {out / 'summary.json'}")
+        say(f"records: {out / 'episodes.jsonl'}\nsummary: {out / 'summary.json'}")
 
 
 @app.command()
@@ -264,23 +335,29 @@ def report(
 
     try:
         loaded = [reporting.load_run(folder) for folder in runs]
-    except FileNotFoundError as e:
-        console().print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from e
+    except (FileNotFoundError, NotARunFolder) as e:
+        fail(e)
+    problems = [problem for run in loaded for problem in run.problems]
+    for problem in problems:
+        warn(problem)
     table = reporting.rows(loaded)
     terminal = console()
     terminal.print(reporting.rich_table(table, width=terminal.width))
     for warning in reporting.warnings(loaded):
-        console().print(f"[yellow]warning:[/yellow] {warning}")
-    if markdown is not None:
-        markdown.write_text(reporting.markdown(table))
-    if json_out is not None:
-        json_out.write_text(json.dumps({"rows": table, "warnings": reporting.warnings(loaded)}, indent=2))
-    if png is not None:
-        try:
-            console().print(f"plot: {reporting.plot_success_by_trial(loaded, png)}")
-        except ImportError as e:
-            console().print(f"[yellow]no plot: {e} (pip install 'agentgym[report]')")
+        warn(warning)
+    try:
+        if markdown is not None:
+            markdown.write_text(reporting.markdown(table))
+        if json_out is not None:
+            warnings = [*problems, *reporting.warnings(loaded)]
+            json_out.write_text(json.dumps({"rows": table, "warnings": warnings}, indent=2))
+        if png is not None:
+            try:
+                say(f"plot: {reporting.plot_success_by_trial(loaded, png)}")
+            except ImportError as e:
+                warn(f"no plot: {e} (pip install 'agentgym[report]')")
+    except OSError as e:  # a folder, a read-only place
+        fail(f"cannot write {e.filename}: {e.strerror or e}", 1)
 
 
 @serve_app.command("webshop")
@@ -293,12 +370,18 @@ def serve_webshop(
     """Serve the WebShop site (the original's pages) until Ctrl-C; /<session id> starts a goal."""
     from agentgym.envs.webshop.site import serve
 
+    try:
+        validate.host("--host", host)
+        validate.port("--port", port)
+    except Error as e:
+        fail(e)
     typer.echo(f"WebShop on http://{host}:{port}/ ({catalog} catalog, {goals} goals); Ctrl-C stops it")
     try:
         serve(host, port, catalog=catalog, goals=goals)
-    except (Error, OSError, ValueError) as e:
-        console().print(f"[red]error:[/red] {e}")
-        raise typer.Exit(1) from e
+    except ValueError as e:  # a bad setting
+        fail(e)
+    except (Error, OSError) as e:
+        fail(e, 1)
 
 
 @serve_app.command("policy")
@@ -316,9 +399,10 @@ def serve_policy(
     options: dict[str, Any] = {"dp_size": dp_size, "router": router} if backend == "sglang" else {}
     try:
         server = launch_policy_server(backend, model, port, host, **options)
-    except (Error, OSError, ValueError) as e:
-        console().print(f"[red]error:[/red] {e}")
-        raise typer.Exit(1) from e
+    except ValueError as e:  # a bad setting
+        fail(e)
+    except (Error, OSError) as e:
+        fail(e, 1)
     try:  # from here on, the server is stopped however this command ends (a Ctrl-C included)
         if backend == "llamacpp":
             from agentgym.policies.embedded import embedded_gguf_path
@@ -338,7 +422,7 @@ def serve_policy(
 @data_app.command("path")
 def data_path() -> None:
     """Print where data is looked for (AGENTGYM_DATA, else the per-user cache)."""
-    console().print(str(data.data_root()))
+    say(str(data.data_root()))
 
 
 @data_app.command("download")
@@ -354,12 +438,11 @@ def data_download(
     try:
         paths = data.download(name, force=force, source=source)
     except KeyError as e:
-        raise typer.BadParameter(str(e.args[0]), param_hint="NAME") from e
+        raise typer.BadParameter(message_of(e), param_hint="NAME") from e
     except (Error, OSError) as e:
-        console().print(f"[red]error:[/red] {e}")
-        raise typer.Exit(1) from e
+        fail(e, 1)
     for path in paths:
-        console().print(f"[green]ok[/green] {path}")
+        console().print(Text.assemble(("ok ", "green"), str(path)), highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,12 @@ _PAPER_PROMPTS = (
         "58e4164eb648db4f8f437ee8a7b3ce064d3661d929e4f0fe71155ea6b062c56a",
     ),
     _paper_prompt(
+        "reflexion/webshop_generate_reflections.py",
+        _REFLEXION,
+        "webshop_runs/generate_reflections.py",
+        "a01282c0e9079881e101aefbc249c540a8205d85817f1ca68b7d85e36a72498a",
+    ),
+    _paper_prompt(
         "reflexion/webshop_reflection_few_shot_examples.txt",
         _REFLEXION,
         "webshop_runs/reflection_few_shot_examples.txt",

@@ -76,5 +76,34 @@ class OutputError(Error, OSError):
     """A run's output could not be written (a full disk, a read-only folder); finished records are intact."""
 
 
-class RunConfigMismatch(Error):
+class OutputFolderUnavailable(OutputError):
+    """A run's output folder cannot be written (it is read-only, or cannot be created); nothing in it was changed."""
+
+
+class NotARunFolder(Error):
+    """A folder, or a records file in it, is not what an agentgym run writes; nothing in it was changed.
+
+    For example a link, a folder or a FIFO where a records file belongs, records without ``run.json``, or a
+    ``run.json`` that is not a JSON object.
+    """
+
+
+class RunConfigMismatch(NotARunFolder):
     """An output folder holds a run with another configuration than the one asked to resume."""
+
+
+class RunLocked(Error):
+    """Another process is running in this output folder; ``pid`` and ``host`` name it (``None`` if unknown)."""
+
+    def __init__(self, folder: object, pid: object, host: object) -> None:
+        """Say which folder is held and by which process."""
+        who = f"process {pid}" if isinstance(pid, int) else "another process"
+        host = host if isinstance(host, str) and 0 < len(host) <= 255 and host.isprintable() else None
+        where = f" on {host}" if host else ""
+        super().__init__(f"{folder} is in use by a run in {who}{where}; wait for it to finish or use another --out")
+        self.pid = pid if isinstance(pid, int) else None
+        self.host = host
+
+
+class SettingError(Error, ValueError):
+    """A setting (a run option, a policy or agent setting, a policy spec) has a wrong type or value."""

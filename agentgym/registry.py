@@ -135,17 +135,22 @@ def register_envs() -> None:
 
 
 def resolve_env_id(name: str) -> str:
-    """Map a CLI name (``game24``, ``Game24-v0`` or a full id) to a registered env id.
+    """Map a CLI name (``game24``, ``Game24-v0`` or a full id) to the id of one of agentgym's text envs.
 
     Raises:
-        KeyError: naming the known short names when nothing matches.
+        KeyError: naming agentgym's short names when nothing matches, or when ``name`` is another gymnasium
+            env (``CartPole-v1``): the runner plays agentgym's text envs only.
     """
     by_name = {e.short_name: e.env_id for e in ENVS}
+    ids = set(by_name.values())
     candidates = (name, by_name.get(name.lower(), ""), f"agentgym/{name}")
-    for candidate in candidates:
-        if candidate in gymnasium.registry:
-            return candidate
-    raise KeyError(f"unknown env {name!r}; known: {', '.join(sorted(by_name))} (or any registered gymnasium id)")
+    found = next((candidate for candidate in candidates if candidate in ids), None)
+    if found is not None:
+        return found
+    known = ", ".join(sorted(by_name))
+    if name in gymnasium.registry:
+        raise KeyError(f"{name!r} is not one of agentgym's text envs; known: {known}")
+    raise KeyError(f"unknown env {name!r}; known: {known}")
 
 
 def entry_for(env_id: str) -> EnvEntry | None:

@@ -9,24 +9,34 @@ changes the metric, and optionally a PNG of cumulative success by trial.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from agentgym.runner.records import EPISODES_FILE, RUN_FILE, SUMMARY_FILE, summarize
+from agentgym.error import NotARunFolder
+from agentgym.runner.folder import EPISODES_FILE, RUN_FILE, SUMMARY_FILE, existing_run, read_json_object
+from agentgym.runner.records import read_episodes, summarize
+
+#: What a run.json must hold for a report, with the types.
+REPORT_KEYS: dict[str, type] = {"env_id": str, "split": str, "agent": dict, "policy": dict}
 
 
 @dataclass
 class Run:
-    """A finished (or partial) run read from its folder."""
+    """A finished (or partial) run read from its folder.
+
+    Attributes:
+        problems: one-line warnings about its files (a line of episodes.jsonl that is not a valid record, an
+            unreadable summary.json); what they name was skipped.
+    """
 
     folder: Path
     config: dict[str, Any]
     summary: dict[str, Any]
     records: list[dict[str, Any]]
+    problems: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -35,32 +45,39 @@ class Run:
 
 
 def load_run(folder: str | Path) -> Run:
-    """Read a run folder; the summary is recomputed from the records (so partial runs report correctly).
+    """Read a run folder, changing nothing; the summary is recomputed from the records (partial runs report too).
 
     Raises:
         FileNotFoundError: if the folder holds no run.
+        NotARunFolder: its files are not a run's (links, non-regular files, a run.json that is not a run's
+            configuration or lacks what the report needs).
     """
     folder = Path(folder)
-    if not (folder / RUN_FILE).exists():
+    config = existing_run(folder)
+    if config is None:
         raise FileNotFoundError(f"{folder} holds no run ({RUN_FILE} is missing)")
-    config = json.loads((folder / RUN_FILE).read_text())
-    latest: dict[tuple[str, int], dict[str, Any]] = {}
-    episodes = folder / EPISODES_FILE
-    if episodes.exists():
-        for line in episodes.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:  # the last line of a killed run
-                    continue
-                latest[record["task_id"], record["episode"]] = record
-    records = list(latest.values())
-    summary = summarize(records, trials=config.get("trials", 1))
-    saved = folder / SUMMARY_FILE
-    if saved.exists():
-        summary["wall_time_s"] = json.loads(saved.read_text()).get("wall_time_s")
+    wrong = [key for key, kind in REPORT_KEYS.items() if not isinstance(config.get(key), kind)]
+    trials = config.get("trials", 1)
+    if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
+        wrong.append("trials")
+    if wrong:
+        raise NotARunFolder(f"{folder / RUN_FILE} is not a run configuration (no valid {', '.join(wrong)})")
+    log = read_episodes(folder / EPISODES_FILE)
+    records = list(log.latest().values())
+    problems = log.warnings()
+    summary = summarize(records, trials=trials)
+    summary["wall_time_s"] = None
+    try:
+        wall_time = read_json_object(folder / SUMMARY_FILE, "a run summary").get("wall_time_s")
+    except FileNotFoundError:
+        wall_time = None
+    except NotARunFolder as e:
+        problems.append(f"{e}; wall time not shown")
+        wall_time = None
+    if isinstance(wall_time, (int, float)) and not isinstance(wall_time, bool):
+        summary["wall_time_s"] = wall_time
     summary["input_tokens"], summary["output_tokens"] = _tokens(records)
-    return Run(folder, config, summary, records)
+    return Run(folder, config, summary, records, problems)
 
 
 def _tokens(records: list[dict[str, Any]]) -> tuple[int | None, int | None]:
@@ -68,10 +85,12 @@ def _tokens(records: list[dict[str, Any]]) -> tuple[int | None, int | None]:
     seen = False
     for record in records:
         for step in record.get("steps", []):
-            for usage in step.get("usage", []):
+            usages = step.get("usage") if isinstance(step, dict) else None
+            for usage in usages if isinstance(usages, list) else []:
                 for i, key in enumerate(("input_tokens", "output_tokens")):
-                    if usage.get(key) is not None:
-                        totals[i] += usage[key]
+                    count = usage.get(key) if isinstance(usage, dict) else None
+                    if isinstance(count, int) and not isinstance(count, bool):
+                        totals[i] += count
                         seen = True
     return (totals[0], totals[1]) if seen else (None, None)
 
@@ -142,8 +161,6 @@ def _prompts_label(prompts: tuple[str, tuple[tuple[str, str], ...]] | None) -> s
 
 def rows(runs: list[Run]) -> list[dict[str, Any]]:
     """One row per run, then one per published number of its preset, then its paired difference to the first."""
-    from agentgym.baselines.presets import PRESETS
-
     table = []
     for index, run in enumerate(runs):
         summary, config = run.summary, run.config
@@ -165,7 +182,7 @@ def rows(runs: list[Run]) -> list[dict[str, Any]]:
                 "success_by_trial": summary.get("success_by_trial"),
             }
         )
-        preset = PRESETS.get(config.get("preset") or "")
+        preset = _preset(config)
         for published in preset.published if preset else ():
             ours = summary[published.metric]
             if published.trial is not None:
@@ -193,6 +210,14 @@ def rows(runs: list[Run]) -> list[dict[str, Any]]:
                 }
             )
     return table
+
+
+def _preset(config: dict[str, Any]) -> Any:
+    """The paper preset a run's configuration names, if any."""
+    from agentgym.baselines.presets import PRESETS
+
+    name = config.get("preset")
+    return PRESETS.get(name) if isinstance(name, str) else None
 
 
 def _policy_name(policy: dict[str, Any]) -> str:
@@ -302,8 +327,6 @@ def plot_success_by_trial(runs: list[Run], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from agentgym.baselines.presets import PRESETS
-
     figure, axes = plt.subplots(figsize=(6.4, 4.2))
     for run in runs:
         curve = success_by_trial(run)
@@ -311,7 +334,7 @@ def plot_success_by_trial(runs: list[Run], path: str | Path) -> Path:
         line = axes.plot(trials, [rate for rate, _ in curve], marker="o", label=run.label)[0]
         bands = [ci if ci else (rate, rate) for rate, ci in curve]
         axes.fill_between(trials, [lo for lo, _ in bands], [hi for _, hi in bands], color=line.get_color(), alpha=0.2)
-        preset = PRESETS.get(run.config.get("preset") or "")
+        preset = _preset(run.config)
         for published in preset.published if preset else ():
             if published.metric != "success_rate":
                 continue
@@ -331,6 +354,8 @@ def plot_success_by_trial(runs: list[Run], path: str | Path) -> Path:
     axes.legend(fontsize=7)
     figure.tight_layout()
     path = Path(path)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        figure.savefig(path, dpi=120, format="png")  # exactly there, even without a .png suffix
+    finally:
+        plt.close(figure)
     return path

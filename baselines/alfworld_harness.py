@@ -203,16 +203,8 @@ class ALFWorldReActAgent(Agent):
 
     async def complete(self, prompt: str) -> tuple[str, list[Completion]]:
         """``llm()``: ask until the reply has 5 characters, raising the temperature by 0.2 each time; else ``""``."""
-        completions = []
         oracle = self.context.expert_action if self.context else None
-        for attempt in range(TRIES):
-            sampling = Sampling(temperature=attempt * TEMPERATURE_STEP, max_tokens=self.max_tokens, stop=("\n",))
-            request = Request([{"role": "user", "content": prompt}], sampling, oracle=oracle)
-            completion = (await self.policy.agenerate([request]))[0]
-            completions.append(completion)
-            if len(completion.text.strip()) >= MIN_REPLY_CHARS:
-                return completion.text, completions
-        return "", completions
+        return await complete_with_retries(self.policy, prompt, max_tokens=self.max_tokens, oracle=oracle)
 
     def config(self) -> dict[str, Any]:
         """The protocol's settings, the prompt files (source and sha256) and a hash of every base prompt."""
@@ -276,11 +268,34 @@ class ALFWorldReflexionAgent(ALFWorldReActAgent):
             query = self.reflection_template.format(FEW_SHOT_EXAMPLES=self.reflection_examples, scenario=failed)
         else:
             query = f"{REFLECTION_INSTRUCTION}\n\n{failed}"
-        earlier = self.memory()
-        if earlier:
-            query += PAST_PLANS_HEADER + "".join(f"Trial #{i}: {note}\n" for i, note in enumerate(earlier))
-        query += NEW_PLAN
+        query = with_past_plans(query, self.memory())
         return Request([{"role": "user", "content": query}], Sampling(temperature=0.0, max_tokens=self.max_tokens))
+
+
+async def complete_with_retries(
+    policy: Policy, prompt: str, *, max_tokens: int, oracle: Callable[[], Any] | None = None
+) -> tuple[str, list[Completion]]:
+    r"""Reflexion's ``llm()``: ``prompt`` as one user message (stop ``"\n"``), retried while the reply is short.
+
+    A reply shorter than 5 characters (stripped) is asked again at temperature +0.2, 6 tries in all; after that
+    the reply is ``""``. Returns the reply and every completion.
+    """
+    completions = []
+    for attempt in range(TRIES):
+        sampling = Sampling(temperature=attempt * TEMPERATURE_STEP, max_tokens=max_tokens, stop=("\n",))
+        request = Request([{"role": "user", "content": prompt}], sampling, oracle=oracle)
+        completion = (await policy.agenerate([request]))[0]
+        completions.append(completion)
+        if len(completion.text.strip()) >= MIN_REPLY_CHARS:
+            return completion.text, completions
+    return "", completions
+
+
+def with_past_plans(query: str, earlier: list[str]) -> str:
+    """The end of ``_generate_reflection_query``: ``Plans from past attempts`` (``Trial #i: ...``), ``New plan:``."""
+    if earlier:
+        query += PAST_PLANS_HEADER + "".join(f"Trial #{i}: {note}\n" for i, note in enumerate(earlier))
+    return query + NEW_PLAN
 
 
 def _demo_text(demo: Demonstration) -> str:

@@ -24,6 +24,7 @@ from agentgym.baselines.embeddings import Embedder, make_embedder
 from agentgym.baselines.react import ReActAgent
 from agentgym.baselines.reflexion import transcript
 from agentgym.policies import Policy
+from agentgym.validate import integer, number
 from agentgym.wrappers.truncate import truncate_text
 
 #: Characters of one experience shown in the prompt.
@@ -121,11 +122,9 @@ class CoPSAgent(ReActAgent):
         super().__init__(policy, **react_settings)
         if similarity not in SIMILARITIES:
             raise ValueError(f"similarity must be one of {SIMILARITIES}, got {similarity!r}")
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
         self.bank = bank
-        self.k = k
-        self.c = c
+        self.k = integer("k", k, low=1, high=1000)
+        self.c = number("c", c, low=0)
         self.similarity = similarity
         self.embedder = embedder
         self.experiences: list[str] = []

@@ -2,8 +2,8 @@
 
 ``agentgym run --preset reflexion-alfworld --policy ...`` plays the paper's split with its step cap, trials
 and agent settings; ``agentgym report`` puts a run's numbers next to the published ones of its preset.
-Published numbers come from ``shared/specs/baselines.md`` (the papers' tables, or the authors' committed run
-logs where marked); numbers that could not be verified there are left out rather than quoted from memory.
+Published numbers come from the papers' tables, or the authors' committed run logs where marked; numbers that
+could not be checked against either are left out rather than quoted from memory.
 """
 
 from __future__ import annotations
@@ -67,8 +67,31 @@ class Preset:
     notes: str = ""
 
 
-_REFLEXION_LOG = "Reflexion repository run logs (alfworld_runs/*_run_logs), per shared/specs/baselines.md §1.7"
+_REFLEXION_LOG = "Reflexion repository run logs (noahshinn/reflexion, alfworld_runs/*_run_logs)"
 _ETO_TABLE = "ETO paper (Song et al., ACL 2024), Table 2"
+_TOT_TABLE = "ToT paper (Yao et al., 2023), Table 2"
+_TOT_LOG = (
+    "tree-of-thought-llm logs/game24/gpt-4_0.7_propose1_value3_greedy5_start900_end1000.json (the README's rerun; "
+    "counted from its per-output r)"
+)
+#: ToT's run.py with scripts/game24/bfs.sh: propose, value with 3 samples, greedy; gpt() at 0.7, 1000 tokens.
+_TOT_SEARCH = {
+    "proposals": None,
+    "value_samples": 3,
+    "temperature": 0.7,
+    "max_tokens": 1000,
+    "outputs": "all",
+    "prompts": "tot",
+}
+_RAFA_NOTES = (
+    "RAFA_code's Game24 run.py: 10 proposals, 3 value samples at 0.3, lessons after every step, replanning every "
+    "step; its loop ends after the 21st action (done once the step counter exceeds max_step=20). RAFA's "
+    "Game-of-24 numbers could not be verified, so none are quoted."
+)
+_REACT_TABLE = "ReAct paper (Yao et al., ICLR 2023), Table 4 (WebShop, 500 test instructions)"
+_REFLEXION_WEBSHOP_LOG = "Reflexion repository run logs (webshop_runs/reflexion_run_logs_1, base_run_logs_2)"
+#: ReAct's WebShop client: its pages and its action rules (agentgym/WebShop-v0's react mode).
+_REACT_CLIENT = {"observation_mode": "react", "client_rules": True}
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -125,19 +148,46 @@ PRESETS: dict[str, Preset] = {
             ),
         ),
         Preset(
+            "react-webshop",
+            "agentgym/WebShop-v0",
+            "test",
+            "react-webshop",
+            max_steps=14,
+            limit=500,
+            agent_kwargs={"prompts": "paper"},
+            env_kwargs={"goals": "human", "catalog": "full", **_REACT_CLIENT},
+            published=(
+                Published("ReAct", "PaLM-540B", "mean_score", 0.666, _REACT_TABLE),
+                Published("ReAct", "PaLM-540B", "success_rate", 0.40, _REACT_TABLE),
+            ),
+            notes=(
+                "ReAct's WebShop.ipynb: prompt1, ReAct's client (pages, OK. for think, Invalid action!, no paging), "
+                "15 iterations with the reset counted (14 actions), sessions fixed_0..499; the paper's model was "
+                "PaLM-540B (the notebook calls text-davinci-002)."
+            ),
+        ),
+        Preset(
             "reflexion-webshop",
             "agentgym/WebShop-v0",
             "test",
-            "reflexion",
-            max_steps=15,
-            trials=4,
+            "reflexion-webshop",
+            max_steps=14,
+            trials=10,
             limit=100,
-            env_kwargs={"goals": "human", "catalog": "full"},
+            agent_kwargs={"prompts": "paper"},
+            env_kwargs={"goals": "human", "catalog": "full", **_REACT_CLIENT},
             published=(
-                Published("ReAct only", "text-davinci-002", "success_rate", 0.33, _REFLEXION_LOG, trial=0),
-                Published("ReAct + Reflexion", "text-davinci-002", "success_rate", 0.35, _REFLEXION_LOG, trial=3),
+                Published("ReAct only", "text-davinci-002", "success_rate", 0.33, _REFLEXION_WEBSHOP_LOG, trial=0),
+                Published(
+                    "ReAct + Reflexion", "text-davinci-002", "success_rate", 0.35, _REFLEXION_WEBSHOP_LOG, trial=3
+                ),
             ),
-            notes="Sessions fixed_0..99 are goals 0-99 of the test split; success is reward 1.",
+            notes=(
+                "Reflexion's webshop_runs: sessions fixed_0..99, run_reflexion.sh's 10 trials (its logs stop after "
+                "4: 33, 33, 34, 35 of 100), success = reward 1. AS IN THE ORIGINAL CODE, THE ACTOR NEVER SEES THE "
+                "REFLECTIONS (made after each failed trial, kept for the trial log only): only llm()'s retries "
+                "differ from ReAct."
+            ),
         ),
         Preset(
             "eto-webshop",
@@ -208,9 +258,18 @@ PRESETS: dict[str, Preset] = {
             "test",
             "tot",
             max_steps=1,
-            agent_kwargs={"breadth": 5},
-            published=(Published("ToT (b=5)", "GPT-4", "success_rate", 0.74, "ToT paper (Yao et al., 2023), Table 2"),),
-            notes="ToT proposes all next steps per state; its value prompt samples 3 times per state.",
+            agent_kwargs={**_TOT_SEARCH, "breadth": 5},
+            env_kwargs={"judge": "answer"},
+            published=(
+                Published("ToT (b=5), any of 5 outputs", "GPT-4", "success_rate", 0.74, _TOT_TABLE),
+                Published("ToT (b=5) rerun, any of 5 outputs", "GPT-4", "success_rate", 0.69, _TOT_LOG),
+                Published("ToT (b=5) rerun, first output", "GPT-4", "mean_score", 0.62, _TOT_LOG),
+            ),
+            notes=(
+                "ToT's bfs.py: 4 steps (the answer searched and valued too), every proposal kept, 3 value samples, "
+                "the 5 final outputs sent at once; success = any of the 5 correct (the paper's metric), score = the "
+                "first output correct. The paper's prompts (`agentgym data download prompts`)."
+            ),
         ),
         Preset(
             "tot-b1-game24",
@@ -218,17 +277,31 @@ PRESETS: dict[str, Preset] = {
             "test",
             "tot",
             max_steps=1,
-            agent_kwargs={"breadth": 1},
-            published=(Published("ToT (b=1)", "GPT-4", "success_rate", 0.45, "ToT paper (Yao et al., 2023), Table 2"),),
+            agent_kwargs={**_TOT_SEARCH, "breadth": 1},
+            env_kwargs={"judge": "answer"},
+            published=(
+                Published("ToT (b=1)", "GPT-4", "success_rate", 0.45, _TOT_TABLE),
+                Published("ToT (b=1), its one output", "GPT-4", "mean_score", 0.45, _TOT_TABLE),
+            ),
+            notes="As tot-game24 with one state kept per step: one output, so both metrics are the same.",
         ),
         Preset(
             "rafa-game24",
             "agentgym/Game24-v0",
             "test",
             "rafa",
-            max_steps=20,
-            agent_kwargs={"breadth": 2},
-            notes="RAFA's Game-of-24 numbers could not be verified (shared/specs/baselines.md §4.4).",
+            max_steps=21,
+            agent_kwargs={"breadth": 1, "prompts": "rafa"},
+            notes=_RAFA_NOTES,
+        ),
+        Preset(
+            "rafa-b2-game24",
+            "agentgym/Game24-v0",
+            "test",
+            "rafa",
+            max_steps=21,
+            agent_kwargs={"breadth": 2, "prompts": "rafa"},
+            notes=_RAFA_NOTES,
         ),
     )
 }

@@ -17,8 +17,13 @@ from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup
 from agentgym.baselines.demos import Demonstration, demonstrations
 from agentgym.baselines.prompts import instruction, task_group
 from agentgym.policies import Completion, Message, Policy, Request, Sampling
+from agentgym.validate import integer, number, optional_integer
 from agentgym.wrappers.react import parse_react
 from agentgym.wrappers.truncate import truncate_text
+
+#: Most demonstrations per task group, and most new tokens per call (settings beyond are refused up front).
+MAX_SHOTS = 100
+MAX_TOKENS = 1_000_000
 
 #: Named action rewrites that papers apply to the model's action; each run records which were on.
 ACTION_REWRITES: dict[str, Callable[[str], str]] = {
@@ -78,14 +83,14 @@ class ReActAgent(Agent):
         unknown = [r for r in rewrites if r not in ACTION_REWRITES]
         if unknown:
             raise ValueError(f"unknown rewrites {unknown}; known: {sorted(ACTION_REWRITES)}")
-        self.shots = shots
+        self.shots = integer("shots", shots, low=0, high=MAX_SHOTS)
         self.demos = demos or {}
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.history = history
-        self.max_observation_chars = max_observation_chars
+        self.temperature = number("temperature", temperature, low=0)
+        self.max_tokens = integer("max_tokens", max_tokens, low=1, high=MAX_TOKENS)
+        self.history = optional_integer("history", history, low=0)
+        self.max_observation_chars = integer("max_observation_chars", max_observation_chars, low=1)
         self.strict = strict
-        self.resample_repeats = resample_repeats
+        self.resample_repeats = integer("resample_repeats", resample_repeats, low=0, high=100)
         self.rewrites = tuple(rewrites)
         self.env_name = env_name
         self.first_observation = ""
@@ -95,6 +100,7 @@ class ReActAgent(Agent):
     def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Build the demonstrations once for the run (from the env's expert), then make agents."""
         settings.setdefault("env_name", setup.env_name)
+        cls(policy, **{**settings, "demos": {}})  # checks the settings before the demonstrations are played
         if "demos" not in settings:  # else given by the caller
             shots = settings.get("shots", 1)
             groups = {task_group(setup.env_name, t) for t in setup.task_ids} or {None}

@@ -17,9 +17,10 @@ from typing import Any
 from agentgym.agent import Agent, RunSetup
 from agentgym.baselines.demos import demonstrations
 from agentgym.baselines.prompts import task_group
-from agentgym.baselines.react import ReActAgent
+from agentgym.baselines.react import MAX_TOKENS, ReActAgent
 from agentgym.policies import Message, Policy, Request, Sampling
 from agentgym.runner.worker import EnvConfig
+from agentgym.validate import integer
 from agentgym.wrappers.truncate import truncate_text
 
 REFLECTION_INSTRUCTION = (
@@ -71,15 +72,14 @@ class ReflexionAgent(ReActAgent):
     ) -> None:
         """See the class docstring."""
         super().__init__(policy, **react_settings)
-        if memory_size < 1:
-            raise ValueError(f"memory_size must be >= 1, got {memory_size}")
-        self.memory_size = memory_size
+        self.memory_size = integer("memory_size", memory_size, low=1, high=1000)
         self.example = example
-        self.reflection_max_tokens = reflection_max_tokens
+        self.reflection_max_tokens = integer("reflection_max_tokens", reflection_max_tokens, low=1, high=MAX_TOKENS)
 
     @classmethod
     def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Build the actor's demonstrations and the reflection demonstration once for the run."""
+        cls(policy, **settings)  # checks the settings before the demonstrations are played
         shots = settings.get("shots", 1)
         groups = {task_group(setup.env_name, t) for t in setup.task_ids} or {None}
         demos = demonstrations(setup, groups, shots=max(shots, 1))

@@ -6,7 +6,7 @@ This script plays N distinct games (reset plus the walkthrough) in one ``ALFWorl
 set size every ``--every`` games, then replays one game N times (no growth expected), and prints the fitted
 growth per distinct game: the basis of the runner's ``worker_episodes`` / ``worker_memory_mb`` for ALFWorld.
 
-    AGENTGYM_DATA=../shared/data python benchmarks/alfworld_memory.py --split train --games 300
+    AGENTGYM_DATA=/path/to/data python benchmarks/alfworld_memory.py --split train --games 300
 """
 
 from __future__ import annotations

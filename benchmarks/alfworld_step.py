@@ -6,7 +6,7 @@
 commands: a game's walkthrough mixed with other admissible commands and one invalid command. Games alternate
 between the two so that machine load hits both alike. Target: the wrapper adds at most 5% to a step.
 
-    AGENTGYM_DATA=../shared/data python benchmarks/alfworld_step.py --games 10
+    AGENTGYM_DATA=/path/to/data python benchmarks/alfworld_step.py --games 10
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ worker started) and the episodes per second since the previous sample. Prints th
 to a CSV as it goes and to a PNG at the end. A healthy run has a flat runner line, worker memory that drops at
 each recycle instead of climbing for ever, and steady episodes/s.
 
-    AGENTGYM_DATA=../shared/data python benchmarks/soak.py --games 2000 --workers 2 --png soak.png
+    AGENTGYM_DATA=/path/to/data python benchmarks/soak.py --games 2000 --workers 2 --png soak.png
 
 ``--from-csv soak.csv`` prints the comparison and redraws the PNG of a finished or interrupted run.
 

@@ -1,6 +1,6 @@
 """WebShop text-env step latency and Flask-site requests/s.
 
-    AGENTGYM_DATA=../shared/data python benchmarks/webshop_env.py [--goals 100] [--clients 8] [--seconds 10]
+    AGENTGYM_DATA=/path/to/data python benchmarks/webshop_env.py [--goals 100] [--clients 8] [--seconds 10]
 
 Text env: the oracle plays ``--goals`` test goals; the time of every ``step`` is recorded by action kind
 (search, click), next to its two parts measured apart in the same run: the raw search engine call and the

@@ -1,6 +1,6 @@
 """WebShop search: agreement with the original's Lucene ranking, and latency on 1k and 100k products.
 
-    AGENTGYM_DATA=../shared/data python benchmarks/webshop_search.py [--scale 100000]
+    AGENTGYM_DATA=/path/to/data python benchmarks/webshop_search.py [--scale 100000]
 
 Engines, each with the original's settings (BM25 k1=0.9, b=0.4, English stop words, Porter stemming, top 50):
 ``agentgym`` (:mod:`agentgym.envs.webshop.search`) and, when installed, ``bm25s`` (its ``lucene`` method with
@@ -25,8 +25,9 @@ from rich.console import Console
 from rich.table import Table
 
 from agentgym.data import find
+from agentgym.envs.webshop.analysis import STOP_WORDS
 from agentgym.envs.webshop.data import load_catalog
-from agentgym.envs.webshop.search import STOP_WORDS, SearchIndex
+from agentgym.envs.webshop.search import SearchIndex
 
 REFERENCE = Path(__file__).parents[1] / "tests/envs/webshop/data/lucene_top10_1k.json"
 
@@ -86,15 +87,17 @@ def latency_ms(engine, queries: list[str]) -> tuple[float, float]:
     return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
 
-def agreement(engine, reference) -> tuple[float, float]:
-    overlap, top1 = [], []
+def agreement(engine, reference) -> tuple[float, float, float]:
+    """Return the mean top-10 overlap, the top-1 agreement and the share of identical first pages."""
+    overlap, top1, identical = [], [], []
     for query, lucene in reference:
+        mine = engine.search(query)[:10]
+        identical.append(mine == lucene)
         if not lucene:
             continue
-        mine = engine.search(query)[:10]
         overlap.append(len(set(mine) & set(lucene)) / len(lucene))
         top1.append(bool(mine) and mine[0] == lucene[0])
-    return float(np.mean(overlap)), float(np.mean(top1))
+    return float(np.mean(overlap)), float(np.mean(top1)), float(np.mean(identical))
 
 
 def synthetic_docs(docs: list[tuple[str, str]], n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -122,18 +125,20 @@ def main() -> None:
         print("bm25s/PyStemmer not installed: comparing agentgym only", file=sys.stderr)
 
     table = Table(title=f"WebShop search, {len(queries)} queries vs Lucene top-10")
-    for column in ("engine", "products", "build s", "top-10 overlap", "top-1 agree", "p50 ms", "p99 ms"):
+    columns = ("engine", "products", "build s", "top-10 overlap", "top-1 agree", "page 1 identical", "p50 ms", "p99 ms")
+    for column in columns:
         table.add_column(column, justify="right")
     for name, factory in engines.items():
         engine, build = timed_build(factory, docs)
-        overlap, top1 = agreement(engine, reference)
+        overlap, top1, identical = agreement(engine, reference)
         p50, p99 = latency_ms(engine, queries)
-        table.add_row(name, "1,000", f"{build:.2f}", f"{overlap:.3f}", f"{top1:.3f}", f"{p50:.2f}", f"{p99:.2f}")
+        scores = (f"{overlap:.3f}", f"{top1:.3f}", f"{identical:.3f}", f"{p50:.2f}", f"{p99:.2f}")
+        table.add_row(name, "1,000", f"{build:.2f}", *scores)
     big = synthetic_docs(docs, args.scale)
     for name, factory in engines.items():
         engine, build = timed_build(factory, big)
         p50, p99 = latency_ms(engine, queries)
-        table.add_row(name, f"{args.scale:,} (synthetic)", f"{build:.1f}", "-", "-", f"{p50:.2f}", f"{p99:.2f}")
+        table.add_row(name, f"{args.scale:,} (synthetic)", f"{build:.1f}", "-", "-", "-", f"{p50:.2f}", f"{p99:.2f}")
     Console().print(table)
 
 

@@ -5,7 +5,10 @@
 - ``embedded`` (the default): SmolLM2-135M-Instruct on CPU, shipped in a PyPI package (extra ``[embedded]``);
   ``embedded:FILE.gguf`` or ``embedded:FOLDER`` for another small model.
 - ``openai:MODEL@URL``: any OpenAI-compatible server (vLLM, SGLang, llama.cpp, hosted APIs; key from
-  ``OPENAI_API_KEY``); ``openai:MODEL`` uses ``OPENAI_BASE_URL`` or OpenAI's API.
+  ``OPENAI_API_KEY``), e.g. ``openai:qwen@http://127.0.0.1:8000``; OpenAI's API only when named:
+  ``openai:gpt-4o-mini@https://api.openai.com/v1``. ``openai:MODEL`` uses ``OPENAI_BASE_URL`` (an error when it
+  is not set). The URL is checked as a URL (:mod:`agentgym.policies.urls`): no scheme, credentials, a query or
+  a bad port are errors, never a reason to send requests elsewhere.
 - ``sglang:PATH``: an in-process SGLang engine; ``sglang:MODEL@URL``: a running SGLang server or router.
 - ``ray:N:SPEC``: N replicas of the policy ``SPEC`` (e.g. ``ray:4:embedded``) in Ray actors (extra ``[ray]``).
 - ``expert``, ``random``: scripted policies.
@@ -15,10 +18,14 @@ Backends import their heavy dependencies (torch, httpx, sglang) only when built.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from agentgym import validate
+from agentgym.error import SettingError
 from agentgym.policies.base import Completion, Message, Policy, Request, Sampling
 from agentgym.policies.scripted import ExpertPolicy, RandomPolicy
+from agentgym.policies.urls import split_model_url
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -39,14 +46,6 @@ DEFAULT_POLICY = "embedded"
 _KNOWN = "embedded, embedded:PATH, openai:MODEL@URL, sglang:PATH, sglang:MODEL@URL, ray:N:SPEC, expert, random"
 
 
-def _split_url(argument: str) -> tuple[str, str | None]:
-    """Split ``MODEL@URL`` (only an ``@`` followed by an http(s) URL separates them)."""
-    model, at, url = argument.rpartition("@")
-    if at and url.startswith(("http://", "https://")):
-        return model, url
-    return argument, None
-
-
 def make_policy(spec: str | None = None, **kwargs: Any) -> Policy:
     """Build a policy from its CLI spelling (see the module docstring); ``None`` means :data:`DEFAULT_POLICY`.
 
@@ -55,10 +54,13 @@ def make_policy(spec: str | None = None, **kwargs: Any) -> Policy:
         **kwargs: backend settings passed to the policy's constructor.
 
     Raises:
-        ValueError: for an unknown backend or a missing model, listing the known spellings.
+        SettingError: (a ValueError) for an unknown backend, a missing model, a malformed server URL or a
+            setting of a wrong type or range.
         DependencyNotInstalled: when the backend's extra is not installed.
     """
-    backend, _, argument = (spec or DEFAULT_POLICY).partition(":")
+    if spec is not None and (not isinstance(spec, str) or not spec.strip()):
+        raise SettingError(f"a policy spec is a non-empty string (known: {_KNOWN}), got {spec!r}")
+    backend, _, argument = (DEFAULT_POLICY if spec is None else spec).partition(":")
     if backend == "expert":
         return ExpertPolicy()
     if backend == "random":
@@ -70,25 +72,25 @@ def make_policy(spec: str | None = None, **kwargs: Any) -> Policy:
     if backend == "openai":
         from agentgym.policies.openai import OpenAIPolicy
 
-        model, url = _split_url(argument)
+        model, url = split_model_url(str(spec), argument)
         if not model:
-            raise ValueError(f"policy {spec!r} names no model; expected openai:MODEL@URL")
+            raise SettingError(f"policy {spec!r} names no model; expected openai:MODEL@http://HOST:PORT")
         return OpenAIPolicy(model, url, **kwargs)
     if backend == "sglang":
         from agentgym.policies.sglang import SGLangEnginePolicy, SGLangServerPolicy
 
-        model, url = _split_url(argument)
+        model, url = split_model_url(str(spec), argument)
         if not model:
-            raise ValueError(f"policy {spec!r} names no model; expected sglang:PATH or sglang:MODEL@URL")
+            raise SettingError(f"policy {spec!r} names no model; expected sglang:PATH or sglang:MODEL@http://HOST:PORT")
         return SGLangServerPolicy(model, url, **kwargs) if url else SGLangEnginePolicy(model, **kwargs)
     if backend == "ray":
         from agentgym.policies.ray_replicas import RayReplicaPolicy
 
         count, _, inner = argument.partition(":")
         if not count.isdigit() or not inner:
-            raise ValueError(f"policy {spec!r}: expected ray:N:SPEC, e.g. ray:2:embedded")
+            raise SettingError(f"policy {spec!r}: expected ray:N:SPEC, e.g. ray:2:embedded")
         return RayReplicaPolicy(inner, int(count), **kwargs)
-    raise ValueError(f"unknown policy {spec!r}; known: {_KNOWN}")
+    raise SettingError(f"unknown policy {spec!r}; known: {_KNOWN}")
 
 
 def launch_policy_server(
@@ -108,14 +110,19 @@ def launch_policy_server(
         A :class:`~agentgym.policies.server.ServerProcess` (``.url``, ``.base_url``, ``.wait()``,
         ``.stop()``).
     """
+    validate.host("host", host)
+    if port is not None:
+        validate.port("port", port)
+    if model is not None and not os.path.exists(model):
+        raise SettingError(f"model {model!r} does not exist (serve a local model folder or GGUF file)")
     if backend == "sglang":
         from agentgym.policies import sglang
 
         if not model:
-            raise ValueError("serving with sglang needs --model PATH (a local model folder)")
+            raise SettingError("serving with sglang needs --model PATH (a local model folder)")
         return sglang.launch_server(model, port, host, **kwargs)
     if backend == "llamacpp":
         from agentgym.policies import llamacpp
 
         return llamacpp.launch_server(model, port, host, **kwargs)
-    raise ValueError(f"unknown server backend {backend!r}; known: sglang, llamacpp")
+    raise SettingError(f"unknown server backend {backend!r}; known: sglang, llamacpp")

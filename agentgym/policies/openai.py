@@ -10,8 +10,10 @@ finished episode is saved; re-running resumes). Other errors raise :class:`Polic
 message. The API key comes from the environment (``OPENAI_API_KEY`` unless ``api_key_env`` names another
 variable); local servers need none.
 
-``--policy openai:MODEL@URL`` (``URL`` with or without the trailing ``/v1``); without ``@URL`` the
-``OPENAI_BASE_URL`` variable, else ``https://api.openai.com/v1``. Install: ``pip install 'agentgym[openai]'``.
+``--policy openai:MODEL@URL`` (``URL`` with or without the trailing ``/v1``; checked by
+:func:`~agentgym.policies.urls.api_root`); without ``@URL`` the ``OPENAI_BASE_URL`` variable, and without that an
+error: OpenAI's API is used only when named (``openai:gpt-4o-mini@https://api.openai.com/v1``). Install:
+``pip install 'agentgym[openai]'``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import os
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from tenacity import (
     AsyncRetrying,
@@ -34,25 +36,35 @@ from tenacity import (
     wait_exponential,
 )
 
-from agentgym.error import PolicyError, PolicyUnavailable, import_optional
+from agentgym.error import PolicyError, PolicyUnavailable, SettingError, import_optional
 from agentgym.policies.base import Completion, Policy, Request
+from agentgym.policies.urls import OPENAI_API_URL, api_root
+from agentgym.validate import integer, number, optional_integer
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: Most requests one policy keeps in flight.
+MAX_CONCURRENCY = 10_000
 
 
-def normalize_base_url(url: str) -> str:
-    """Return ``url`` as an API root ending in ``/v1`` (``http://host:8000`` -> ``http://host:8000/v1``).
+def server_url(base_url: str | None) -> str:
+    """The API root to send requests to: ``base_url``, else ``OPENAI_BASE_URL``; never a server nobody named.
 
     Raises:
-        ValueError: if ``url`` is not an http(s) URL with a host.
+        SettingError: when neither is given, or the URL is malformed (see :func:`~agentgym.policies.urls.api_root`).
     """
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"not an http(s) server URL: {url!r} (expected e.g. http://127.0.0.1:8000/v1)")
-    url = url.rstrip("/")
-    return url if url.endswith("/v1") else url + "/v1"
+    if base_url is not None:
+        return api_root(base_url)
+    from_env = os.environ.get("OPENAI_BASE_URL")
+    if not from_env:
+        raise SettingError(
+            "no server URL: name one, e.g. openai:MODEL@http://127.0.0.1:8000 for a local server or "
+            f"openai:gpt-4o-mini@{OPENAI_API_URL} for OpenAI's API (or set OPENAI_BASE_URL)"
+        )
+    try:
+        return api_root(from_env)
+    except SettingError as e:
+        raise SettingError(f"OPENAI_BASE_URL: {e}") from None
 
 
 class RetryableError(PolicyError):
@@ -72,14 +84,15 @@ class OpenAIPolicy(Policy):
 
     Args:
         model: the model name the server expects.
-        base_url: the API root (``http://127.0.0.1:8000/v1``); default ``OPENAI_BASE_URL`` or OpenAI's.
+        base_url: the API root (``http://127.0.0.1:8000/v1``); default ``OPENAI_BASE_URL`` (one of the two is
+            needed: OpenAI's API is used only when named, as ``https://api.openai.com/v1``).
         api_key: the key; default: the ``api_key_env`` variable (none is sent for a local server without one).
         api_key_env: the variable holding the key.
-        concurrency: requests in flight at most.
-        timeout_s: seconds per HTTP request before it counts as timed out (and is retried).
+        concurrency: requests in flight at most (1 to 10,000).
+        timeout_s: seconds per HTTP request before it counts as timed out (and is retried); finite, > 0.
         max_retries: retries per request after the first try (``None``: as many as ``retry_timeout_s`` allows).
         retry_timeout_s: seconds after a request's first try beyond which it is no longer retried (a server
-            that stays down this long raises :class:`~agentgym.error.PolicyUnavailable`).
+            that stays down this long raises :class:`~agentgym.error.PolicyUnavailable`); finite, >= 0.
         embedding_model: model for :meth:`embed` (default: ``model``).
         extra_body: fields added to every chat request (server-specific options).
     """
@@ -101,23 +114,24 @@ class OpenAIPolicy(Policy):
         extra_body: dict[str, Any] | None = None,
     ) -> None:
         """Validate the configuration; no connection is made until the first request."""
-        if not model:
-            raise ValueError("an OpenAI-compatible policy needs a model name (openai:MODEL@URL)")
-        if concurrency < 1 or (max_retries or 0) < 0 or timeout_s <= 0 or retry_timeout_s < 0:
-            raise ValueError(
-                "need concurrency >= 1, max_retries >= 0, timeout_s > 0, retry_timeout_s >= 0; "
-                f"got {concurrency}, {max_retries}, {timeout_s}, {retry_timeout_s}"
-            )
+        if not model or not isinstance(model, str):
+            raise SettingError("an OpenAI-compatible policy needs a model name (openai:MODEL@URL)")
+        self.concurrency = integer("concurrency", concurrency, low=1, high=MAX_CONCURRENCY)
+        self.timeout_s = number("timeout_s", timeout_s, above=0)
+        self.max_retries = optional_integer("max_retries", max_retries, low=0)
+        self.retry_timeout_s = number("retry_timeout_s", retry_timeout_s, low=0)
+        if not isinstance(api_key_env, str) or (api_key is not None and not isinstance(api_key, str)):
+            raise SettingError("api_key and api_key_env must be strings")
         _import_httpx()
         self.model = model
-        self.base_url = normalize_base_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+        self.base_url = server_url(base_url)
         self.api_key = api_key or os.environ.get(api_key_env)
-        if not self.api_key and urlparse(self.base_url).hostname == "api.openai.com":
+        if not self.api_key and urlsplit(self.base_url).hostname == "api.openai.com":
             raise PolicyError(f"{self.base_url} needs an API key: set {api_key_env}")
-        self.concurrency = concurrency
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
-        self.retry_timeout_s = retry_timeout_s
+        if embedding_model is not None and not isinstance(embedding_model, str):
+            raise SettingError(f"embedding_model must be a model name, got {embedding_model!r}")
+        if extra_body is not None and not isinstance(extra_body, dict):
+            raise SettingError(f"extra_body must be a JSON object of request fields, got {extra_body!r}")
         self.embedding_model = embedding_model or model
         self.extra_body = dict(extra_body or {})
         self._client: Any = None

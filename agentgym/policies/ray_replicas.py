@@ -21,9 +21,12 @@ from typing import Any
 
 from agentgym.error import PolicyError
 from agentgym.policies.base import Completion, Policy, Request
+from agentgym.validate import integer, number
 
 #: Calls retried on another replica after the one serving them died.
 RETRIES = 2
+#: Most replicas of one policy.
+MAX_REPLICAS = 1024
 
 
 class PolicyReplica:
@@ -64,8 +67,8 @@ class RayReplicaPolicy(Policy):
         """Check the spec; actors start at the first call."""
         from agentgym.policies import make_policy
 
-        if replicas < 1:
-            raise ValueError(f"replicas must be >= 1, got {replicas}")
+        integer("replicas", replicas, low=1, high=MAX_REPLICAS)
+        number("num_cpus", num_cpus, above=0)
         if spec.partition(":")[0] in ("expert", "random", "ray"):
             raise ValueError(f"policy {spec!r} cannot be replicated on Ray (scripted policies run in the driver)")
         self.spec = spec

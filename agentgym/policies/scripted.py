@@ -10,6 +10,7 @@ from typing import Any
 
 from agentgym.error import PolicyError
 from agentgym.policies.base import Completion, Policy, Request
+from agentgym.validate import integer
 
 
 class ExpertPolicy(Policy):
@@ -51,7 +52,7 @@ class RandomPolicy(Policy):
 
     def __init__(self, seed: int = 0) -> None:
         """Create the generator."""
-        self.seed = seed
+        self.seed = integer("seed", seed, low=0)
         self._rng = random.Random(seed)
 
     async def agenerate(self, requests: Sequence[Request]) -> list[Completion]:

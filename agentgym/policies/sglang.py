@@ -30,6 +30,7 @@ from agentgym.error import DependencyNotInstalled, PolicyError
 from agentgym.policies.base import Completion, Policy, Request
 from agentgym.policies.openai import OpenAIPolicy
 from agentgym.policies.server import ServerProcess, free_port, python_module_command
+from agentgym.validate import integer, number, optional_number
 
 
 def choices_regex(choices: Sequence[str]) -> str:
@@ -79,6 +80,10 @@ def launch_server(
     Returns:
         The running server: ``.url``, ``.base_url`` (OpenAI API root), ``.stop()``, ``.wait()``.
     """
+    integer("dp_size", dp_size, low=1, high=1024)
+    integer("tp_size", tp_size, low=1, high=1024)
+    optional_number("mem_fraction_static", mem_fraction_static, above=0, high=1)
+    number("startup_timeout_s", startup_timeout_s, above=0)
     _require_sglang()
     port = port or free_port(host)
     backend = attention_backend or default_attention_backend()

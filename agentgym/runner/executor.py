@@ -17,6 +17,9 @@ from agentgym.runner.worker import EnvConfig, EnvWorker
 
 logger = logging.getLogger(__name__)
 
+#: The executors :func:`make_executor` builds by name.
+EXECUTORS = ("local", "ray")
+
 
 class EnvHandle(ABC):
     """An env the runner may drive for one episode at a time."""
@@ -239,4 +242,4 @@ def make_executor(
             recycle_memory_mb=recycle_memory_mb,
             timeout_s=timeout_s,
         )
-    raise ValueError(f"unknown executor {kind!r}; use 'local' or 'ray'")
+    raise ValueError(f"unknown executor {kind!r}; use {' or '.join(map(repr, EXECUTORS))}")

@@ -1,26 +1,41 @@
 """A run's output folder: its configuration, its episode records, its summary; reopening it resumes the run.
 
 Files: ``run.json`` (the configuration), ``episodes.jsonl`` (one record per finished episode, appended as it
-finishes) and ``summary.json``. Episodes that have a record are not played again. A write that fails (a full
-disk) raises :class:`~agentgym.error.OutputError` and leaves every file as it was: a half-written record is cut
-off again, and ``run.json``/``summary.json`` are replaced atomically.
+finishes), ``summary.json``, and ``run.lock`` while a run holds the folder. Episodes that have a record are not
+played again. Reading records changes nothing; only a run that holds the folder's lock and whose configuration
+matches repairs the file (a last line a killed run left half-written is cut off). A line in the middle that is not
+a valid record is skipped with a warning naming the file and line, and its episode counts as not played. A
+write that fails (a full disk) raises :class:`~agentgym.error.OutputError` and leaves every file as it was: a
+half-written record is cut off again, and ``run.json``/``summary.json`` are replaced atomically.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentgym.error import OutputError, RunConfigMismatch
+from agentgym.error import NotARunFolder, OutputError, RunConfigMismatch
+from agentgym.runner.folder import (
+    EPISODES_FILE,
+    LOCK_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+    FolderLock,
+    create_folder,
+    existing_run,
+    lstat_record,
+    open_record,
+    replace_file,
+)
 
-EPISODES_FILE = "episodes.jsonl"
-RUN_FILE = "run.json"
-SUMMARY_FILE = "summary.json"
+logger = logging.getLogger(__name__)
 
 #: Fields of run.json that must agree for a folder to be resumed (others, like ``workers``, may change).
 RESUME_KEYS = (
@@ -28,49 +43,267 @@ RESUME_KEYS = (
     "episodes_per_task",
 )
 
+#: How many bad lines of one file get a warning of their own (the rest are counted in one more line).
+WARNED_LINES = 5
+
+_NUMBER = (int, float)
+#: The fields every record has, and those of a played (not errored) record, with their types.
+_RECORD_FIELDS: dict[str, tuple[type, ...]] = {"task_id": (str,), "episode": (int,)}
+_PLAYED_FIELDS: dict[str, tuple[type, ...]] = {
+    "won": (bool,),
+    "score": _NUMBER,
+    "return": _NUMBER,
+    "num_steps": (int,),
+    "steps": (list,),
+    "first_observation": (str,),
+    "final_observation": (str,),
+}
+
 
 def episode_key(record: dict[str, Any]) -> tuple[str, int]:
     """The identity of an episode within a run: ``(task_id, episode index)``."""
     return record["task_id"], record["episode"]
 
 
-@dataclass
-class EpisodeStore:
-    """Appends episode records to ``folder/episodes.jsonl`` and knows which episodes are done.
+def record_problem(record: Any) -> str | None:
+    """Why a parsed line is not a usable episode record (``None`` if it is one)."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    error = record.get("error")
+    if error is not None and not isinstance(error, str):
+        return "its error is not a string"
+    if record.get("memory") is not None and not isinstance(record["memory"], str):
+        return "its memory is not a string"  # what a failed trial passes to the next one
+    fields = _RECORD_FIELDS if error is not None else {**_RECORD_FIELDS, **_PLAYED_FIELDS}
+    missing = [key for key in fields if key not in record]
+    if missing:
+        return f"no {', '.join(missing)}"
+    wrong = [
+        key
+        for key, types in fields.items()
+        if not isinstance(record[key], types) or (isinstance(record[key], bool) and bool not in types)
+    ]
+    if wrong:
+        return f"wrong type of {', '.join(wrong)}"
+    whole = (
+        isinstance(s, dict) and isinstance(s.get("observation"), str) and isinstance(s.get("action"), str)
+        for s in record.get("steps", ())
+    )
+    return None if error is not None or all(whole) else "a step without its observation and action"
 
-    Args:
-        folder: the run's output folder (created if missing).
-        config: the run's configuration; written to ``run.json``, or checked against an existing one.
-        overwrite: start afresh even if the folder holds another run.
+
+def _parse(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """A line's record, or ``None`` and why it is not one."""
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "invalid UTF-8"
+    except json.JSONDecodeError as e:
+        return None, f"invalid JSON: {e.msg}, column {e.colno}"
+    except ValueError:  # an integer of thousands of digits
+        return None, "invalid JSON: a number too large"
+    except RecursionError:
+        return None, "JSON nested too deeply"
+    problem = record_problem(record)
+    return (None, problem) if problem else (record, None)
+
+
+@dataclass
+class EpisodeLog:
+    """What an episodes file holds, read without changing it.
+
+    Attributes:
+        path: the file.
+        records: its valid records, in file order.
+        bad_lines: ``(line number, why)`` of the lines that are not valid records (a torn last line excluded).
+        size: its size in bytes when read.
+        tail: the offset of a last line without its newline (a run killed mid-write), else ``None``.
+        tail_record: that last line, when it is nevertheless a whole valid record.
     """
 
-    folder: Path
-    config: dict[str, Any]
-    overwrite: bool = False
-    records: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict, init=False)
+    path: Path
+    records: list[dict[str, Any]] = field(default_factory=list)
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    size: int = 0
+    tail: int | None = None
+    tail_record: dict[str, Any] | None = None
 
-    def __post_init__(self) -> None:
-        """Open the folder: write or check ``run.json`` and load finished records."""
-        self.folder = Path(self.folder)
+    def warnings(self) -> list[str]:
+        """One line per bad line (the first few; then one line counting the rest)."""
+        lines = [
+            f"{self.path} line {number}: not a valid episode record ({why}); skipped, its episode counts as not played"
+            for number, why in self.bad_lines[:WARNED_LINES]
+        ]
+        rest = len(self.bad_lines) - WARNED_LINES
+        if rest > 0:
+            lines.append(f"{self.path}: {rest} more lines are not valid episode records; skipped")
+        return lines
+
+    def latest(self) -> dict[tuple[str, int], dict[str, Any]]:
+        """Each episode's last record (the tail record too, if it is whole)."""
+        records = [*self.records, self.tail_record] if self.tail_record else self.records
+        return {episode_key(record): record for record in records}
+
+
+def read_episodes(path: Path) -> EpisodeLog:
+    """Read an episodes file line by line, changing nothing.
+
+    Raises:
+        NotARunFolder: the file is a link or not a regular file, or cannot be read.
+    """
+    log = EpisodeLog(Path(path))
+    try:
+        fd = open_record(log.path, os.O_RDONLY)
+    except FileNotFoundError:
+        return log
+    except OSError as e:
+        raise NotARunFolder(f"cannot read {path}: {e.strerror or e}") from e
+    with os.fdopen(fd, "rb") as f:
+        for number, line in enumerate(f, 1):
+            offset, log.size = log.size, log.size + len(line)
+            if not line.endswith(b"\n"):
+                log.tail = offset
+                log.tail_record = _parse(line)[0]
+            elif line.strip():
+                record, why = _parse(line)
+                if record is None:
+                    log.bad_lines.append((number, why or ""))
+                else:
+                    log.records.append(record)
+    return log
+
+
+def read_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield the valid records of an episodes file (see :func:`read_episodes`)."""
+    yield from read_episodes(path).records
+
+
+class EpisodeStore:
+    """A run's output folder: read on creation (changing nothing), then :meth:`open` ed for one run.
+
+    Args:
+        folder: the run's output folder.
+        overwrite: start afresh even if the folder holds another run (its records are not read).
+
+    Raises:
+        NotARunFolder: the folder or a records file in it is not what a run writes (see
+            :func:`~agentgym.runner.folder.existing_run`).
+    """
+
+    def __init__(self, folder: str | Path, *, overwrite: bool = False) -> None:
+        self.folder = Path(folder)
+        self.overwrite = overwrite
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"cannot create the output folder {self.folder}: {e.strerror or e}") from e
-        run_file, episodes = self.folder / RUN_FILE, self.folder / EPISODES_FILE
+            self.previous = None if overwrite else existing_run(self.folder)
+        except NotARunFolder as e:
+            if not self.folder.is_dir():
+                raise
+            raise NotARunFolder(f"{e}; use another output folder, or --overwrite to replace it") from e
+        self.log = EpisodeLog(self.folder / EPISODES_FILE)
+        if self.previous is not None:
+            self.log = read_episodes(self.log.path)
+            for warning in self.log.warnings():
+                logger.warning("%s", warning)
+        self.records: dict[tuple[str, int], dict[str, Any]] = self.log.latest()
+        self._lock: FolderLock | None = None
+
+    def open(self, config: dict[str, Any]) -> None:
+        """Claim the folder for a run of ``config``: check it, lock it, repair a torn last line, write ``run.json``.
+
+        Nothing is written before the folder is known to hold a run of ``config`` or none.
+
+        Raises:
+            RunConfigMismatch: it holds a run of another configuration (and ``overwrite`` is off).
+            RunLocked: another process is running in it.
+            OutputFolderUnavailable: it cannot be written (read-only).
+            OutputError: ``run.json`` cannot be written.
+        """
+        if not self.overwrite:
+            self._check(config, self.previous)
+        create_folder(self.folder)
         if self.overwrite:
-            for name in (RUN_FILE, EPISODES_FILE, SUMMARY_FILE):
-                (self.folder / name).unlink(missing_ok=True)
-        if run_file.exists():
-            previous = json.loads(run_file.read_text())
-            changed = [k for k in RESUME_KEYS if previous.get(k) != self.config.get(k)]
-            if changed:
-                raise RunConfigMismatch(
-                    f"{self.folder} holds a run with different {', '.join(changed)}; "
-                    "use another output folder, or --overwrite to replace it"
-                )
-        _replace(run_file, json.dumps(self.config, indent=2, default=str))
-        for record in read_records(episodes):
-            self.records[episode_key(record)] = record
+            self._remove_false_lock()
+        self._lock = FolderLock(self.folder)
+        try:
+            if self.overwrite:
+                self._clear()
+            else:
+                self._check(config, existing_run(self.folder))  # under the lock now: nobody changes it any more
+                self._reread_if_changed()
+            self._prepare_episodes_file()
+            replace_file(self.folder / RUN_FILE, json.dumps(config, indent=2, default=str))
+        except BaseException:
+            self.close()
+            raise
+
+    def _check(self, config: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        changed = [k for k in RESUME_KEYS if previous is not None and previous.get(k) != config.get(k)]
+        if changed:
+            raise RunConfigMismatch(
+                f"{self.folder} holds a run with different {', '.join(changed)}; "
+                "use another output folder, or --overwrite to replace it"
+            )
+
+    def _clear(self) -> None:
+        """Remove the previous run's files (a link is removed, never followed; a folder is refused first)."""
+        paths = [self.folder / name for name in (RUN_FILE, EPISODES_FILE, SUMMARY_FILE)]
+        folders = [path for path in paths if path.is_dir() and not path.is_symlink()]
+        if folders:
+            raise NotARunFolder(f"{folders[0]} is a folder; --overwrite replaces files only")
+        for path in paths:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as e:
+                raise OutputError(f"cannot remove {path}: {e.strerror or e}") from e
+        self.log = EpisodeLog(self.folder / EPISODES_FILE)
+        self.records = {}
+
+    def _remove_false_lock(self) -> None:
+        """Remove a ``run.lock`` that no run made (a link, a FIFO, a file with other names): only its name goes."""
+        path = self.folder / LOCK_FILE
+        try:
+            info = path.lstat()
+            if not stat.S_ISDIR(info.st_mode) and (not stat.S_ISREG(info.st_mode) or info.st_nlink > 1):
+                path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise OutputError(f"cannot remove {path}: {e.strerror or e}") from e
+
+    def _reread_if_changed(self) -> None:
+        """Read the records again if another run appended to them between our first read and our lock."""
+        info = lstat_record(self.log.path)
+        if (info.st_size if info else 0) != self.log.size:
+            self.log = read_episodes(self.log.path)
+            self.records = self.log.latest()
+
+    def _prepare_episodes_file(self) -> None:
+        """Check that records can be appended (a file of this folder only) and end a torn last line.
+
+        A torn last line that is a whole record gets its newline; a partial one is cut off.
+        """
+        try:
+            fd = open_record(self.log.path, os.O_WRONLY, writing=True)
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise OutputError(f"cannot write to {self.log.path}: {e.strerror or e}") from e
+        try:
+            if self.log.tail_record is not None:
+                os.pwrite(fd, b"\n", self.log.size)
+            elif self.log.tail is not None:
+                os.ftruncate(fd, self.log.tail)
+        except OSError as e:
+            raise OutputError(f"cannot repair the last line of {self.log.path}: {e.strerror or e}") from e
+        finally:
+            os.close(fd)
+        self.log.tail = self.log.tail_record = None
+
+    def close(self) -> None:
+        """Release the folder (idempotent)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def done(self, key: tuple[str, int]) -> bool:
         """Whether the episode has a record without an error."""
@@ -89,18 +322,22 @@ class EpisodeStore:
             line = (json.dumps(record, default=str) + "\n").encode("ascii")
         path = self.folder / EPISODES_FILE
         try:
-            with path.open("ab", buffering=0) as f:
-                end = f.seek(0, os.SEEK_END)
-                try:
-                    view = memoryview(line)
-                    while view:
-                        view = view[f.write(view) :]
-                except OSError:
-                    with contextlib.suppress(OSError):
-                        f.truncate(end)
-                    raise
+            fd = open_record(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, writing=True)
         except OSError as e:
             raise OutputError(f"cannot write the episode record to {path}: {e.strerror or e}") from e
+        end = None
+        try:
+            end = os.lseek(fd, 0, os.SEEK_END)
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as e:
+            if end is not None:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, end)
+            raise OutputError(f"cannot write the episode record to {path}: {e.strerror or e}") from e
+        finally:
+            os.close(fd)
         self.records[episode_key(record)] = record
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
@@ -110,34 +347,8 @@ class EpisodeStore:
             OutputError: it could not be written; a previous summary stays as it was.
         """
         path = self.folder / SUMMARY_FILE
-        _replace(path, json.dumps(summary, indent=2))
+        replace_file(path, json.dumps(summary, indent=2))
         return path
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so that a failed write leaves ``path`` untouched."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
-
-
-def read_records(path: Path) -> Iterable[dict[str, Any]]:
-    """Yield the complete records of an episodes file, cutting off a line a killed run left half-written."""
-    if not path.exists():
-        return
-    raw = path.read_bytes()
-    end = raw.rfind(b"\n") + 1
-    if end < len(raw):  # the last line was being written when the run died
-        with path.open("r+b") as f:
-            f.truncate(end)
-    for line in raw[:end].decode("utf-8").splitlines():
-        if line.strip():
-            yield json.loads(line)
 
 
 def _mean(values: list[float]) -> float | None:

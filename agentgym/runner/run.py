@@ -20,10 +20,12 @@ from agentgym.policies import Policy, make_policy
 from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
 from agentgym.runner.executor import EnvHandle, Executor, make_executor
-from agentgym.runner.records import EPISODES_FILE, EpisodeStore, episode_key, read_records, summarize
+from agentgym.runner.records import EpisodeStore, episode_key, summarize
+from agentgym.runner.run_settings import check_episode_count, check_run_settings, unique_task_ids
 from agentgym.runner.seeding import SeededPolicy
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
+from agentgym.validate import folder
 from agentgym.wrappers.record import Trajectory
 
 logger = logging.getLogger(__name__)
@@ -40,11 +42,19 @@ class RunResult:
         summary: aggregate numbers (``episodes``, ``success_rate``, ``mean_score``, ``mean_steps``, ...).
         records: one record per episode of the run (resumed ones included), in task order.
         out: the output folder, if the run wrote one.
+
+    An episode that ended in an error does not make :func:`evaluate` raise: ``summary["errors"]`` counts such
+    episodes and :attr:`failed` lists their records (the ``agentgym run`` command then exits with status 3).
     """
 
     summary: dict[str, Any]
     records: list[dict[str, Any]]
     out: Path | None
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The records of the episodes that ended in an error (a rerun with the same ``out`` plays them again)."""
+        return [record for record in self.records if record.get("error") is not None]
 
 
 def episode_seed(base_seed: int, env_id: str, task_id: str, episode: int) -> int:
@@ -105,17 +115,19 @@ async def aevaluate(
         agent: an agent name (``expert``, ``direct``, ...), a ``"module:Class"`` path, or an Agent subclass.
         policy: a policy spec (``expert``, ``random``, ...) or a :class:`~agentgym.policies.Policy`.
         split: the split to play (default: the env's default split, its test split).
-        task_ids: play exactly these tasks instead of a split.
-        limit: play only the first ``limit`` tasks of the split.
+        task_ids: play exactly these tasks instead of a split (an id given twice is played once).
+        limit: play only the first ``limit`` tasks of the split (>= 1).
         episodes_per_task: independent episodes per task (different seeds; for best-of-N, pass@k).
         trials: sequential attempts per task, stopping at the first win; what the agent's ``after_episode``
             returns after a failed trial reaches the next one (Reflexion). ``summary["success_by_trial"]``
             is the cumulative success after each trial. Agents with ``lockstep_trials`` (CoPS) play trial t of
             every task before any trial t+1.
         workers: env worker processes (= episodes in flight); 0 runs envs in this process.
-        max_steps: step cap per episode (default: the env's registered cap).
+        max_steps: step cap per episode, 1 to 100,000 (default: the env's registered cap).
         out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
-            resumed. ``None`` keeps everything in memory.
+            resumed (a line of ``episodes.jsonl`` that is not a valid record is skipped with a warning naming
+            the file and line, and its episode is played again). One run at a time holds it. ``None`` keeps
+            everything in memory.
         overwrite: replace a different run found in ``out`` instead of refusing.
         seed: base seed; each episode's seed (its env reset) derives from it and the episode's identity, and each
             policy request's sampling seed from it, the episode and the step (:mod:`agentgym.runner.seeding`).
@@ -137,22 +149,46 @@ async def aevaluate(
         debug: re-raise agent and policy errors instead of recording them.
 
     Raises:
+        SettingError: a setting of a wrong type or out of its range (the README's "Run options"), raised before
+            any env, model or worker starts.
         PolicyUnavailable: the LLM server stayed unreachable past the policy's retry budget. The run stops;
             finished episodes are saved, the ones in flight are not recorded, and re-running resumes.
         OutputError: a record could not be written (a full disk). The run stops; ``out`` holds every record
-            written before, intact.
+            written before, intact. Its subclass ``OutputFolderUnavailable``: ``out`` cannot be written at all
+            (read-only); nothing was played.
+        RunLocked: another process is running in ``out`` (the message names its process id and host).
+        NotARunFolder: ``out`` holds something other than a run: records but no ``run.json``, a ``run.json``
+            that is not a JSON object, a records file that is a link or not a regular file. Its subclass
+            ``RunConfigMismatch``: a run with another configuration (and ``overwrite`` is off). Nothing in
+            ``out`` was changed.
     """
-    if trials > 1 and episodes_per_task > 1:
-        raise ValueError("use either trials (sequential retries of a task) or episodes_per_task, not both")
+    check_run_settings(
+        limit=limit,
+        episodes_per_task=episodes_per_task,
+        trials=trials,
+        workers=workers,
+        max_steps=max_steps,
+        seed=seed,
+        max_retries=max_retries,
+        timeout_s=timeout_s,
+        recycle_episodes=recycle_episodes,
+        recycle_memory_mb=recycle_memory_mb,
+        executor=executor,
+        ray_address=ray_address,
+    )
+    task_ids = unique_task_ids(task_ids)
+    out = folder("out", out) if out is not None else None
     env_id = resolve_env_id(env_id)
     entry = entry_for(env_id)
-    cap = max_steps or gymnasium.spec(env_id).max_episode_steps
+    policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
+    agent_cls = resolve_agent(agent)
+    cap = max_steps if max_steps is not None else gymnasium.spec(env_id).max_episode_steps
     env_config = EnvConfig(env_id, dict(env_kwargs or {}), max_episode_steps=cap)
     facts = _env_facts(env_config, split, task_ids, limit)
     ids, split_name = facts.task_ids, facts.split
-    policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
-    agent_cls = resolve_agent(agent)
-    history = tuple(read_records(Path(out) / EPISODES_FILE)) if out is not None and not overwrite else ()
+    check_episode_count(len(ids), max(trials, episodes_per_task))
+    store = EpisodeStore(out, overwrite=overwrite) if out is not None else None  # read only, for now
+    history = tuple(store.records.values()) if store is not None else ()
     make_agent = agent_cls.factory(
         policy_obj,
         RunSetup(env_id, facts.env_name, env_config.kwargs, split_name, tuple(ids), history),
@@ -176,17 +212,25 @@ async def aevaluate(
         "workers": workers,
         **software(),
     }
-    store = EpisodeStore(Path(out), config, overwrite=overwrite) if out is not None else None
-    if executor is None or isinstance(executor, str):
-        executor = make_executor(
-            executor or "local",
-            env_config,
-            workers,
-            recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
-            recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
-            timeout_s=timeout_s,
-            ray_address=ray_address,
-        )
+    try:
+        if store is not None:
+            store.open(config)
+        if executor is None or isinstance(executor, str):
+            executor = make_executor(
+                executor or "local",
+                env_config,
+                workers,
+                recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
+                recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
+                timeout_s=timeout_s,
+                ray_address=ray_address,
+            )
+    except BaseException:
+        if store is not None:
+            store.close()
+        if isinstance(policy, str):
+            policy_obj.close()
+        raise
     per_task = max(trials, episodes_per_task)
     episodes = [(task_id, i) for task_id in ids for i in range(per_task)]
     results: dict[tuple[str, int], dict[str, Any]] = dict(store.records) if store else {}
@@ -266,6 +310,8 @@ async def aevaluate(
                 if not failed:
                     raise
                 logger.error("%s", e)  # the error that stopped the run is the one to report
+            finally:
+                store.close()
     return RunResult(summary, ordered, store.folder if store else None)
 
 
@@ -304,7 +350,7 @@ def _env_facts(config: EnvConfig, split: str | None, task_ids: Sequence[str] | N
                 raise KeyError(f"unknown task ids for {config.env_id}: {unknown[:5]}")
             ids, name = list(task_ids), "custom"
         else:
-            name = split or tasks.default_split
+            name = tasks.default_split if split is None else split
             ids = list(tasks.split(name))
     finally:
         env.close()

@@ -33,8 +33,9 @@ from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup
 from agentgym.baselines import paper_prompts
 from agentgym.baselines.demos import demonstrations
 from agentgym.baselines.prompts import instruction
-from agentgym.baselines.react import ACTION_REWRITES
+from agentgym.baselines.react import ACTION_REWRITES, MAX_TOKENS
 from agentgym.policies import Message, Policy, Request, Sampling
+from agentgym.validate import integer, number
 
 #: The assistant's answer to the instruction turn in ETO's layout.
 ACKNOWLEDGEMENT = "OK"
@@ -185,8 +186,8 @@ class EtoAgent(Agent):
         if unknown:
             raise ValueError(f"unknown rewrites {unknown}; known: {sorted(ACTION_REWRITES)}")
         self.prompts = prompts
-        self.temperature = temperature
-        self.max_tokens = max_tokens
+        self.temperature = number("temperature", temperature, low=0)
+        self.max_tokens = integer("max_tokens", max_tokens, low=1, high=MAX_TOKENS)
         self.prompt = prompt
         self.env_name = env_name
         self.task = ""

@@ -39,6 +39,7 @@ from agentgym.policies import ExpertPolicy
 from agentgym.registry import resolve_env_id
 from agentgym.runner import evaluate
 from agentgym.runner.worker import EnvConfig
+from agentgym.validate import folder
 
 MANIFEST = "manifest.json"
 STARTED = "started.json"
@@ -102,6 +103,7 @@ class Pipeline:
         self, settings: ETOSettings, out: str | Path, *, log: Callable[[str], None] = print, progress: bool = False
     ) -> None:
         """Resolve the env, its defaults and the base model; nothing is played or trained yet."""
+        out = folder("out", out)
         try:
             self.env_id = resolve_env_id(settings.env)
         except KeyError as e:
@@ -117,10 +119,12 @@ class Pipeline:
                 raise ValueError(f"{self.env_id} has no split {self.settings.train_split!r}; splits: {sorted(splits)}")
         finally:
             env.close()
+        agent_class = resolve_agent(self.settings.agent)  # built once here: its settings are checked before any play
+        agent_class(ExpertPolicy(), **{"env_name": self.env_name, **self.settings.agent_settings})
         if self.settings.explore_backend not in ("embedded", "sglang"):
             raise ValueError(f"explore_backend must be embedded or sglang, not {self.settings.explore_backend!r}")
         self.base_model = resolve_base_model(self.settings.base_model)
-        self.out = Path(out)
+        self.out = out
         self.log = log
         self.progress = progress
         self.timings: dict[str, float] = {}

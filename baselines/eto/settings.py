@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentgym.baselines.eto.agent import PROTOCOLS as ETO_PROTOCOLS
+from agentgym.error import SettingError
+from agentgym.runner.run_settings import MAX_SEED, MAX_STEPS, MAX_WORKERS
+from agentgym.validate import number, optional_integer
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,25 @@ ENV_DEFAULTS: dict[str, EnvDefaults] = {
     "alfworld": EnvDefaults("train", "valid_unseen", 1, 40, False),
     "game24": EnvDefaults("train", "test", 1, None, True),
 }
+
+
+#: Integer settings and their ranges (``None`` where a field may be unset).
+_INTEGERS = (
+    ("limit", 1, None),
+    ("max_steps", 1, MAX_STEPS),
+    ("iterations", 1, 100),
+    ("rejected_extra_rounds", 0, MAX_STEPS),
+    ("workers", 0, MAX_WORKERS),
+    ("max_length", 1, None),
+    ("micro_batch", 1, None),
+    ("lora_r", 1, None),
+    ("lora_alpha", 1, None),
+    ("sft_batch", 1, None),
+    ("dpo_batch", 1, None),
+    ("seed", 0, MAX_SEED),
+)
+#: Ratio settings, in [0, 1].
+_NUMBERS = (("lora_dropout", 0, 1), ("sft_warmup", 0, 1), ("dpo_warmup", 0, 1))
 
 
 @dataclass(frozen=True)
@@ -121,13 +143,22 @@ class ETOSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        """A single number for ``dpo_beta`` or ``dpo_lr`` applies to every iteration."""
+        """Check every number (:class:`~agentgym.error.SettingError`); one ``dpo_beta`` or ``dpo_lr`` sets both."""
         for key in ("dpo_beta", "dpo_lr"):
             value = getattr(self, key)
-            pair = (float(value), float(value)) if isinstance(value, int | float) else tuple(map(float, value))
-            if len(pair) != 2:
-                raise ValueError(f"{key} takes one number or two (iteration 1, later iterations), got {value!r}")
-            object.__setattr__(self, key, pair)
+            values = [value] * 2 if isinstance(value, int | float) else value
+            if isinstance(values, str) or not isinstance(values, list | tuple) or len(values) != 2:
+                raise SettingError(f"{key} takes one number or two (iteration 1, later iterations), got {value!r}")
+            object.__setattr__(self, key, tuple(number(key, v, above=0) for v in values))
+        if self.base_model is not None and (not isinstance(self.base_model, str) or not self.base_model.strip()):
+            raise SettingError(f"base_model must name a model folder or .gguf file, got {self.base_model!r}")
+        for key, low, high in _INTEGERS:
+            optional_integer(key, getattr(self, key), low=low, high=high)
+        for key, low, high in _NUMBERS:
+            number(key, getattr(self, key), low=low, high=high)
+        number("sft_epochs", self.sft_epochs, above=0)
+        number("dpo_epochs", self.dpo_epochs, above=0)
+        number("sft_lr", self.sft_lr, above=0)
 
     def resolved(self, env_name: str) -> ETOSettings:
         """These settings with every ``None`` env-dependent field filled from :data:`ENV_DEFAULTS`."""

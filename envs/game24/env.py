@@ -14,6 +14,13 @@ processed in order as RAFA's env does, stopping at the first line that fails:
 Feedback quotes what the agent wrote cut to :data:`agentgym.core.QUOTE_CHARS` characters (a line over
 :data:`MAX_STEP_CHARS` is not read as a step), so a huge answer gets a short observation.
 
+``judge="answer"`` (an env kwarg) judges answers alone, as ToT's ``test_output`` does, so that a ToT run and
+the env agree on what counts as solved: step-wise, an action's ``Answer:`` line is judged even when a step
+before it is rejected (the steps are still read and committed as above); one-shot, an action is ToT's output
+(its last line is the answer, the lines above it are not checked), or a JSON list of outputs (ToT's final
+outputs, best first). Then ``won`` is any output correct (ToT's "any of k" metric) and ``score`` is 1.0 when
+the first is (its "first output" metric); ``info["outputs_correct"]`` has one flag per output.
+
 Reward: 1 for a correct answer, else 0; ``score`` is 1.0 once won. ``info["numbers"]`` is the puzzle,
 ``info["remaining"]`` the numbers left (sorted), ``info["history"]`` the committed step lines (RAFA's
 state), ``info["feedback"]`` one line per processed action line.
@@ -24,6 +31,7 @@ Change logs:
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from fractions import Fraction
@@ -63,6 +71,9 @@ _OPERATOR = {"×": "*", "÷": "/", "−": "-"}
 MAX_LINES = 8
 #: The longest line read as a step (a real one is under 40 characters); longer ones are rejected, quoted cut.
 MAX_STEP_CHARS = 200
+#: Outputs one action may hold in the one-shot ``judge="answer"`` mode (ToT keeps 5).
+MAX_OUTPUTS = 20
+JUDGES = ("steps", "answer")
 
 
 def _format_values(values: tuple[Fraction, ...]) -> str:
@@ -81,6 +92,23 @@ def _combine(operands: list[Operand], move: Move) -> list[Operand]:
 
 def _answer(operand: Operand) -> str:
     return f"Answer: {operand.expression.removeprefix('(').removesuffix(')')} = {TARGET}"
+
+
+def _outputs(action: str) -> list[str] | str:
+    """The outputs of a one-shot action: a JSON list of strings, or the action itself; or why it is invalid."""
+    if not action.strip():
+        return "the action is empty. " + ACTION_HELP
+    if not action.lstrip().startswith("["):
+        return [action]
+    try:
+        outputs = json.loads(action)
+    except ValueError:
+        return [action]  # not JSON: one output that starts with a bracket
+    if not isinstance(outputs, list) or not outputs or not all(isinstance(o, str) for o in outputs):
+        return "a list of outputs must be a non-empty JSON list of strings."
+    if len(outputs) > MAX_OUTPUTS:
+        return f"a list of outputs holds at most {MAX_OUTPUTS}, not {len(outputs)}."
+    return outputs
 
 
 def _numbers_text(values: list[Operand]) -> str:
@@ -107,6 +135,7 @@ class Game24Env(TextEnv):
         self,
         *,
         one_shot: bool = False,
+        judge: str = "steps",
         split: str | None = None,
         admissible_actions: bool = False,
         render_mode: str | None = None,
@@ -116,12 +145,17 @@ class Game24Env(TextEnv):
         Args:
             one_shot: the ToT input-output setting (``agentgym/Game24OneShot-v0``, one step): the expert then
                 writes its whole solution, steps and answer, as one multi-line action.
+            judge: ``"steps"`` (RAFA's env: a multi-line action stops at its first rejected step) or ``"answer"``
+                (ToT's ``test_output``: an answer is judged alone; see the module docstring).
             split: see :class:`~agentgym.core.TextEnv`.
             admissible_actions: see :class:`~agentgym.core.TextEnv`.
             render_mode: see :class:`~agentgym.core.TextEnv`.
         """
         super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+        if judge not in JUDGES:
+            raise ValueError(f"judge must be one of {', '.join(JUDGES)}, not {judge!r}")
         self.one_shot = one_shot
+        self.judge = judge
         self._numbers: tuple[int, ...] = ()
         self._remaining: list[Operand] = []
         self._history: list[str] = []
@@ -145,6 +179,8 @@ class Game24Env(TextEnv):
         return f"{task}\nNumbers left: {task_id}", task
 
     def _act(self, action: str) -> Outcome:
+        if self.judge == "answer" and self.one_shot:
+            return self._judge_outputs(action)
         lines = [line.strip() for line in action.splitlines() if line.strip()]
         if not lines:
             return self._outcome(["Invalid action: the action is empty. " + ACTION_HELP], invalid=True)
@@ -152,17 +188,38 @@ class Game24Env(TextEnv):
         for number, line in enumerate(lines[:MAX_LINES], start=1):
             label = f"Step {number}" if len(lines) > 1 else "The step"
             if _ANSWER.match(line):
-                correct, reason = judge_answer(line, self._numbers)
-                if correct:
-                    return self._outcome([*feedback, "Correct: " + reason + "."], won=True)
-                return self._outcome([*feedback, f"Wrong answer: {reason}."])
+                return self._judge(line, feedback)
             message = self._try_step(line)
             if message is not None:
-                return self._outcome([*feedback, f"{label} is rejected: {message}"], invalid=not feedback)
+                feedback.append(f"{label} is rejected: {message}")
+                answer = next((rest for rest in lines[number:MAX_LINES] if _ANSWER.match(rest)), None)
+                if self.judge == "answer" and answer is not None:
+                    return self._judge(answer, feedback)
+                return self._outcome(feedback, invalid=len(feedback) == 1)
             feedback.append(f"{label} is correct: {line}")
         if len(lines) > MAX_LINES:
             feedback.append(f"Only the first {MAX_LINES} lines of an action are read.")
         return self._outcome(feedback)
+
+    def _judge(self, answer: str, feedback: list[str]) -> Outcome:
+        correct, reason = judge_answer(answer, self._numbers)
+        if correct:
+            return self._outcome([*feedback, "Correct: " + reason + "."], won=True)
+        return self._outcome([*feedback, f"Wrong answer: {reason}."])
+
+    def _judge_outputs(self, action: str) -> Outcome:
+        """One-shot ``judge="answer"``: each output's last line judged alone, as ToT's ``test_output``."""
+        outputs = _outputs(action)
+        if isinstance(outputs, str):
+            return self._outcome([f"Invalid action: {outputs}"], invalid=True)
+        verdicts = [judge_answer(output, self._numbers) for output in outputs]
+        label = "Output {}: " if len(outputs) > 1 else ""
+        feedback = [
+            label.format(i) + ("Correct: " if correct else "Wrong answer: ") + reason + "."
+            for i, (correct, reason) in enumerate(verdicts, start=1)
+        ]
+        flags = [correct for correct, _ in verdicts]
+        return self._outcome(feedback, won=any(flags), score=float(flags[0]), outputs_correct=flags)
 
     def _try_step(self, line: str) -> str | None:
         """Commit the step written on ``line``, or return why it is rejected."""
@@ -197,16 +254,27 @@ class Game24Env(TextEnv):
         self._history.append(line)
         return None
 
-    def _outcome(self, feedback: list[str], *, won: bool = False, invalid: bool = False) -> Outcome:
+    def _outcome(
+        self,
+        feedback: list[str],
+        *,
+        won: bool = False,
+        invalid: bool = False,
+        score: float | None = None,
+        outputs_correct: list[bool] | None = None,
+    ) -> Outcome:
         observation = "\n".join(feedback) + f"\nNumbers left: {_numbers_text(self._remaining)}"
+        extra: dict[str, Any] = {"feedback": feedback}
+        if outputs_correct is not None:
+            extra["outputs_correct"] = outputs_correct
         return Outcome(
             observation,
             reward=float(won),
             done=won,
             won=won,
-            score=float(won or self._won),
+            score=float(won or self._won) if score is None else score,
             invalid=invalid,
-            extra={"feedback": feedback},
+            extra=extra,
         )
 
     def _expert_plan(self) -> str | None:
@@ -232,10 +300,10 @@ class Game24Env(TextEnv):
         return tuple(sorted(o.value for o in self._remaining))
 
     def protocol(self) -> dict[str, Any]:
-        """The puzzle list: the official file (with its sha256) or the built-in one."""
+        """The puzzle list (the official file with its sha256, or the built-in one) and how answers are judged."""
         path = data.find(DATA_FILE)
         files = {DATA_FILE: file_sha256(path)} if path is not None and self.puzzle_source != "built-in" else {}
-        return {"puzzle_source": self.puzzle_source, "data_files": files}
+        return {"puzzle_source": self.puzzle_source, "data_files": files, "judge": self.judge}
 
     def _extra_info(self) -> dict[str, Any]:
         return {

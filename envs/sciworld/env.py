@@ -34,11 +34,11 @@ import importlib.util
 import logging
 from typing import Any
 
-from agentgym import data
+from agentgym import data, validate
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.sciworld import catalog, jvm
 from agentgym.envs.sciworld.simulator import DEFAULT_TIMEOUT_S, Simulator
-from agentgym.error import DependencyNotInstalled, EnvCrashed, ResetNeeded
+from agentgym.error import DependencyNotInstalled, EnvCrashed, ResetNeeded, SettingError
 from agentgym.protocol import file_sha256
 from agentgym.tasks import TaskSet
 
@@ -112,10 +112,11 @@ class ScienceWorldEnv(TextEnv):
         unknown = {s for s in simplification.split(",") if s} - SIMPLIFICATIONS
         if unknown:
             raise ValueError(f"unknown simplification(s) {sorted(unknown)}; known: {sorted(SIMPLIFICATIONS)}")
-        if not (step_limit in (None, "eto") or (isinstance(step_limit, int) and step_limit > 0)):
-            raise ValueError(f"step_limit must be 'eto', a positive int or None, got {step_limit!r}")
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
+        whole = isinstance(step_limit, int) and not isinstance(step_limit, bool) and step_limit > 0
+        if step_limit not in (None, "eto") and not whole:
+            raise SettingError(f"step_limit must be 'eto', a positive integer or None, got {step_limit!r}")
+        validate.number("timeout_s", timeout_s, above=0)
+        validate.optional_integer("jvm_heap_mb", jvm_heap_mb, low=64)
         self.simplification = simplification
         self.step_limit = step_limit
         self.jvm_heap_mb = jvm_heap_mb

@@ -1,8 +1,9 @@
 """WebShop (Yao et al., 2022): a clean re-implementation of the simulated shop, its goals and its reward.
 
-Modules: ``store`` (SQLite product catalog), ``search`` (BM25), ``goals``, ``reward``, ``pages`` (HTML pages
-and their text observations), ``session`` (the page state machine), ``env`` (``agentgym/WebShop-v0``),
-``site`` (the Flask site), ``browser`` (``agentgym/WebShopBrowser-v0``). See ``README.md`` beside this file.
+Modules: ``store`` (SQLite product catalog), ``analysis`` (Lucene's English analyzer), ``search`` (BM25),
+``goals``, ``reward``, ``pages`` (HTML pages and their text observations), ``session`` (the page state
+machine), ``env`` (``agentgym/WebShop-v0``), ``site`` (the Flask site), ``browser``
+(``agentgym/WebShopBrowser-v0``). See ``README.md`` beside this file.
 """
 
 from __future__ import annotations

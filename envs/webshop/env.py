@@ -12,7 +12,7 @@ Change logs:
     ``goals="human", catalog="full"`` is the paper setting (WebShop, ReAct, Reflexion, ETO). Later in v0 (the
     tasks and rewards of existing task ids unchanged): the done page became the original text env's (no
     target shown), ``agentgym_test`` became AgentGym's goals with its price bounds (``agentgym_<i>``), and
-    ``observation_mode="react"`` was added.
+    ``observation_mode="react"`` was added, then its ``client_rules`` option (off by default).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.webshop import goals as goals_module
-from agentgym.envs.webshop import pages
+from agentgym.envs.webshop import pages, react_client
 from agentgym.envs.webshop.data import catalog_files, eto_lists, load_catalog
 from agentgym.envs.webshop.reward import DEFAULT_SPACY_MODEL, SPACY_MODEL_ENV
 from agentgym.envs.webshop.search import SearchIndex
@@ -121,6 +121,9 @@ class WebShopEnv(TextEnv):
             ``"agentgym"`` (the synthetic goals with AgentGym's seeded price bounds).
         catalog: ``"1k"`` (default) or ``"full"`` (the 1.18M-product files, when present).
         show_attrs: show the Attributes sub-page (off in the original's default).
+        client_rules: with ``observation_mode="react"``, accept and refuse actions as ReAct's client did
+            (:mod:`agentgym.envs.webshop.react_client`: search only from the search page, no paging, clicks as
+            shown); a refused action is ``Invalid action!`` and changes nothing.
         split, admissible_actions, render_mode: see :class:`agentgym.core.TextEnv`.
     """
 
@@ -133,17 +136,21 @@ class WebShopEnv(TextEnv):
         goals: str = "synthetic",
         catalog: str = "1k",
         show_attrs: bool = False,
+        client_rules: bool = False,
         split: str | None = None,
         admissible_actions: bool = False,
         render_mode: str | None = None,
     ) -> None:
         """Record settings; the catalog, index and goals load at first use."""
         check_settings(observation_mode, OBSERVATION_MODES, goals)
+        if client_rules and observation_mode != "react":
+            raise ValueError("client_rules=True needs observation_mode='react' (the rules are ReAct's client's)")
         super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
         self.observation_mode = observation_mode
         self.goal_kind = goals
         self.catalog_name = catalog
         self.show_attrs = show_attrs
+        self.client_rules = client_rules
         self.session: ShopSession | None = None
         self._react_query = self._react_asin = ""  # the react mode's client state: last query and product, as typed
 
@@ -165,11 +172,37 @@ class WebShopEnv(TextEnv):
 
     def _act(self, action: str) -> Outcome:
         session = self.session
+        if self.client_rules and not session.done:
+            return self._client_act(action)
         name, arg = parse_action(action)
         if self.observation_mode == "react" and name == "think" and arg is not None and not session.done:
             return Outcome(observation=REACT_THINK)
         kind = session.parsed.clickables.get(arg.lower(), ("", None))[0] if name == "click" and arg else ""
         valid = session.act(action)
+        return self._outcome(valid, name, arg, kind)
+
+    def _client_act(self, action: str) -> Outcome:
+        """An action under ReAct's client's rules (``client_rules=True``)."""
+        session = self.session
+        move = react_client.client_move(action, session.page_name, session.parsed)
+        if move.kind == "think":
+            return Outcome(observation=REACT_THINK)
+        if move.kind == "stay" or (move.kind == "reset" and session.page_name == "index"):
+            return Outcome(observation=self._observe())
+        if move.kind == "reset":
+            return self._outcome(session.click(pages.BACK_TO_SEARCH.lower()), "click", pages.BACK_TO_SEARCH, "button")
+        if move.kind == "search":
+            return self._outcome(session.search(move.argument), "search", move.argument, "")
+        if move.kind == "click":
+            clickables = session.parsed.clickables
+            key = move.argument if move.argument in clickables else move.argument.lower()
+            kind = clickables.get(key, ("", None))[0]
+            return self._outcome(session.click(key), "click", move.argument, kind)
+        return self._outcome(False, "", None, "")
+
+    def _outcome(self, valid: bool, name: str, arg: str | None, kind: str) -> Outcome:
+        """The outcome of an action the session applied (``valid``) or refused; ``kind``: the clicked element's."""
+        session = self.session
         if valid and self.observation_mode == "react":
             self._react_query = arg if name == "search" else self._react_query
             self._react_asin = arg if kind == "link" else self._react_asin
@@ -233,20 +266,25 @@ class WebShopEnv(TextEnv):
 
     def protocol(self) -> dict[str, Any]:
         """What rewards depend on: catalog, goal kind, the data files' sha256, the spaCy model, the page form."""
-        return shop_protocol(
-            self.catalog_name, self.goal_kind, observation_mode=self.observation_mode, show_attrs=self.show_attrs
-        )
+        settings = {"observation_mode": self.observation_mode, "show_attrs": self.show_attrs}
+        if self.client_rules:
+            settings["client_rules"] = True
+        return shop_protocol(self.catalog_name, self.goal_kind, **settings)
 
     def expert_action(self) -> str | None:
-        """Return the oracle's next action (see :func:`oracle_action`); ``None`` after the purchase."""
+        """Return the oracle's next action (see :func:`oracle_action`); ``None`` after the purchase.
+
+        With ``client_rules`` its clicks name what they click as the page shows it (ASINs in upper case).
+        """
         session = self.session
         if session is None or session.done:
             return None
-        return oracle_action(
+        action = oracle_action(
             session.goal, session.catalog, page_name=session.page_name, keywords=session.keywords,
             results=session.results, page=session.page, asin=session.asin, options=session.options,
             clickables=session.parsed.clickables,
         )  # fmt: skip
+        return react_client.as_shown(action, session.parsed) if self.client_rules and action else action
 
 
 def oracle_action(

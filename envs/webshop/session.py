@@ -111,14 +111,27 @@ class ShopSession:
         if self.done or self.parsed is None:
             return False
         name, arg = parse_action(action)
-        if arg is not None:
-            arg = arg.lower()
         if name == "search" and arg:
-            self._search(arg[:MAX_QUERY].split(" "), 1)
-        elif name == "click" and arg is not None and arg != "search" and arg in self.parsed.clickables:
-            self._click(arg)
-        else:
+            return self.search(arg)
+        if name == "click" and arg is not None:
+            return self.click(arg.lower())
+        return False
+
+    def search(self, query: str) -> bool:
+        """Search ``query`` (lower-cased, cut to :data:`MAX_QUERY`, split on spaces) from any page; not an empty one."""
+        if self.done or self.parsed is None or not query:
             return False
+        self._search(query.lower()[:MAX_QUERY].split(" "), 1)
+        self._render()
+        return True
+
+    def click(self, name: str) -> bool:
+        """Click ``name`` (a key of the page's clickables) if the page has it, other than ``search``."""
+        if self.done or self.parsed is None:
+            return False
+        if name == "search" or name not in self.parsed.clickables:
+            return False
+        self._click(name)
         self._render()
         return True
 

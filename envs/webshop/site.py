@@ -37,6 +37,7 @@ from functools import partial
 from itertools import accumulate
 from typing import Any
 
+from agentgym import validate
 from agentgym.envs.webshop import pages
 from agentgym.envs.webshop.env import GOAL_KINDS, goal_list, shop_resources
 from agentgym.envs.webshop.reward import reward_terms
@@ -262,6 +263,8 @@ def serve(
     """
     from werkzeug.serving import run_simple
 
+    validate.host("host", host)
+    validate.port("port", port)
     app = create_app(catalog=catalog, goals=goals, show_attrs=show_attrs)
     logger.info("WebShop site on http://%s:%d/ (%s catalog, %s goals)", host, port, catalog, goals)
     run_simple(host, port, app, threaded=True, use_debugger=False, use_reloader=False)

@@ -141,6 +141,17 @@ def product_price(product: dict[str, Any]) -> float:
     return asin_rng(product["asin"], "price").uniform(pricing[0], pricing[1])
 
 
+def iter_json_object(path: Path) -> Iterator[tuple[str, Any]]:
+    """Yield the ``(key, value)`` pairs of a JSON object file, streaming with ijson when it is installed."""
+    try:
+        import ijson
+    except ImportError:
+        yield from json.loads(path.read_text()).items()
+        return
+    with path.open("rb") as f:
+        yield from ijson.kvitems(f, "", use_float=True)
+
+
 def iter_json_list(path: Path) -> Iterator[dict[str, Any]]:
     """Yield the items of a JSON list file, streaming with ijson when it is installed."""
     try:
@@ -296,20 +307,26 @@ def _build(
     from agentgym.envs.webshop.goals import human_goals, synthetic_goals
 
     target_dir = target.parent
-    attributes = json.loads(Path(attributes_file).read_text())
     human = json.loads(Path(human_file).read_text()) if human_file else {}
     fd, tmp_name = tempfile.mkstemp(dir=target_dir, suffix=".sqlite.part")
     os.close(fd)
     try:
         db = sqlite3.connect(tmp_name)
         db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE;"
             "CREATE TABLE products (idx INTEGER PRIMARY KEY, asin TEXT UNIQUE NOT NULL,"
             " data TEXT NOT NULL, contents TEXT NOT NULL);"
             "CREATE TABLE goals (kind TEXT NOT NULL, idx INTEGER NOT NULL, data TEXT NOT NULL,"
             " PRIMARY KEY (kind, idx));"
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "CREATE TEMP TABLE ins (asin TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;"
         )
+        # The full attribute file has an entry per product: staged in a table, not held in memory.
+        db.executemany(
+            "INSERT OR REPLACE INTO ins VALUES (?, ?)",
+            ((asin, json.dumps(entry)) for asin, entry in iter_json_object(Path(attributes_file))),
+        )
+        attributes = _StagedAttributes(db)
         kept: list[dict[str, Any]] = []
         _insert_products(db, _select(iter_json_list(Path(products_file)), num_products), attributes, human, kept)
         for kind, goals in (("synthetic", synthetic_goals(kept)), ("human", human_goals(kept))):
@@ -328,6 +345,17 @@ def _build(
             os.unlink(tmp_name)
 
 
+class _StagedAttributes:
+    """``items_ins_v2`` entries looked up by ASIN in the build's staging table."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def get(self, asin: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT data FROM ins WHERE asin = ?", (asin,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+
 def _select(items: Iterable[dict[str, Any]], num_products: int | None) -> Iterator[dict[str, Any]]:
     """Yield the valid, first-seen products among the first ``num_products`` entries."""
     seen: set[str] = set()
@@ -344,7 +372,7 @@ def _select(items: Iterable[dict[str, Any]], num_products: int | None) -> Iterat
 def _insert_products(
     db: sqlite3.Connection,
     raws: Iterable[dict[str, Any]],
-    attributes: dict[str, Any],
+    attributes: _StagedAttributes,
     human: dict[str, Any],
     kept: list[dict[str, Any]],
 ) -> None:

@@ -121,5 +121,5 @@ def test_memory_window_shows_the_last_reflections():
         "Trial 2: c",
         "Trial 3: d",
     ]
-    with pytest.raises(ValueError, match="memory_size must be >= 1"):
+    with pytest.raises(ValueError, match="memory_size must be an integer from 1"):
         ReflexionAgent(ScriptedPolicy(lambda r: ""), memory_size=0)

@@ -67,3 +67,16 @@ def test_parse_settings():
     assert parse_settings(["k=3", "s=text", "j=[1, 2]", "e="]) == {"k": 3, "s": "text", "j": [1, 2], "e": ""}
     with pytest.raises(typer.BadParameter):
         parse_settings(["=3"])
+
+
+def test_user_text_is_printed_literally_not_as_markup(tmp_path):
+    result = runner.invoke(app, ["run", "game24", "--task-id", "[/x]", "--workers", "0", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.stderr == "error: unknown task ids for agentgym/Game24-v0: ['[/x]']\n"
+    folder = tmp_path / "[bold]x[blink]y"
+    assert runner.invoke(
+        app, ["run", "game24", "--limit", "1", "--workers", "0", "--no-progress", "--out", str(folder)]
+    )
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "[bold]x[blink]y" in result.output

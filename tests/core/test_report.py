@@ -31,10 +31,17 @@ def test_report_puts_runs_next_to_the_paper(tmp_path, shared_data):
     )
     runs = [report.load_run(tmp_path / "tot"), report.load_run(tmp_path / "trials")]
     table = report.rows(runs)
-    assert [row["run"] for row in table] == ["tot", "  paper: ToT (b=5)", "trials", "  vs tot (4 common tasks)"]
+    papers = ["ToT (b=5), any of 5 outputs", "ToT (b=5) rerun, any of 5 outputs", "ToT (b=5) rerun, first output"]
+    assert [row["run"] for row in table] == [
+        "tot",
+        *(f"  paper: {p}" for p in papers),
+        "trials",
+        "  vs tot (4 common tasks)",
+    ]
     assert table[0]["success_rate"] == 1.0 and table[0]["episodes"] == 4
     assert abs(table[1]["delta"] - (1.0 - 0.74)) < 1e-9 and table[1]["source"].startswith("ToT paper")
-    assert table[2]["success_by_trial"] == [0.0, 1.0, 1.0]
+    assert abs(table[3]["delta"] - (1.0 - 0.62)) < 1e-9 and table[3]["mean_score"] == 0.62  # first output: score
+    assert table[4]["success_by_trial"] == [0.0, 1.0, 1.0]
     text = report.markdown(table)
     assert "| tot | Game24OneShot-v0 | test | expert | expert | 4 | 100.0% |" in text and "+26.0%" in text
     png = report.plot_success_by_trial(runs, tmp_path / "curve.png")
@@ -181,7 +188,8 @@ def test_plot_draws_integer_trials_bands_and_the_papers_reference(tmp_path, shar
     assert all(float(t).is_integer() for t in axes.get_xticks())
     lines = {line.get_label(): line for line in axes.get_lines()}
     assert list(lines["trials"].get_xdata()) == [1, 2, 3]
-    assert list(lines["ToT (b=5), GPT-4 (paper)"].get_ydata()) == [0.74]
+    assert list(lines["ToT (b=5), any of 5 outputs, GPT-4 (paper)"].get_ydata()) == [0.74]
+    assert list(lines["ToT (b=5) rerun, any of 5 outputs, GPT-4 (paper)"].get_ydata()) == [0.69]
     assert len(axes.collections) == 2  # one 95% band per run
 
 

@@ -80,4 +80,4 @@ def test_serve_policy_llamacpp(shared_data):
 def test_serve_policy_refuses_an_unknown_backend():
     process = start("policy", "--backend", "nope")
     output = process.communicate(timeout=60)[0]
-    assert process.returncode == 1 and "unknown server backend 'nope'" in output
+    assert process.returncode == 2 and "unknown server backend 'nope'" in output

@@ -17,7 +17,8 @@ from tests.policies.conftest import chat
 
 pytest.importorskip("httpx")
 
-from agentgym.policies.openai import OpenAIPolicy, normalize_base_url
+from agentgym.policies.openai import OpenAIPolicy
+from agentgym.policies.urls import api_root
 
 
 def test_generate_returns_text_and_usage(llama_server, llama_model):
@@ -169,11 +170,13 @@ def test_server_killed_and_restarted_is_recovered(launch_llama, llama_model):
 def test_bad_configuration_fails_clearly(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(ValueError, match="no server URL"):
+        OpenAIPolicy("gpt-4o-mini")  # OpenAI's API only when named
     with pytest.raises(PolicyError, match="OPENAI_API_KEY"):
-        OpenAIPolicy("gpt-4o-mini")
-    with pytest.raises(ValueError, match="not an http"):
+        OpenAIPolicy("gpt-4o-mini", "https://api.openai.com/v1")
+    with pytest.raises(ValueError, match="scheme must be http or https"):
         OpenAIPolicy("m", "ftp://example.org")
     with pytest.raises(ValueError, match="concurrency"):
         OpenAIPolicy("m", "http://127.0.0.1:1", concurrency=0)
-    assert normalize_base_url("http://h:1/") == "http://h:1/v1"
-    assert normalize_base_url("http://h:1/v1") == "http://h:1/v1"
+    assert api_root("http://h:1/") == "http://h:1/v1"
+    assert api_root("http://h:1/v1") == "http://h:1/v1"

@@ -213,7 +213,8 @@ def test_trials_resume_with_the_saved_memory(tmp_path):
     assert all(not r["won"] and r["memory"] for r in records)
     # a run with trials=2 in a folder holding only trial 0: trial 1 gets trial 0's saved memory
     (tmp_path / "b").mkdir()
-    (tmp_path / "b" / "episodes.jsonl").write_text((tmp_path / "a" / "episodes.jsonl").read_text())
+    for name in ("run.json", "episodes.jsonl"):  # trials may change on resume
+        (tmp_path / "b" / name).write_text((tmp_path / "a" / name).read_text())
     result = evaluate(
         "game24",
         LearnsFromMemory,

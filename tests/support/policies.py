@@ -29,3 +29,41 @@ class ScriptedPolicy(Policy):
 
     def generate(self, requests: Sequence[Request]) -> list[Completion]:
         raise NotImplementedError("the runner uses agenerate")
+
+
+class TablePolicy(Policy):
+    """Answers from a table of ``(prompt, samples)`` rows, each served once, in any order of prompts.
+
+    A request's prompt is its last message; it takes the first unserved row with that prompt, whose samples must
+    number ``sampling.n`` (a string is one sample). A prompt with no row left fails the test: every prompt sent
+    must be one the test expected, exactly. ``requests`` keeps every request; ``unserved`` the rows never asked.
+    """
+
+    name = "table"
+
+    def __init__(self, rows: Sequence[tuple[str, str | Sequence[str]]]) -> None:
+        self.rows = [(prompt, [samples] if isinstance(samples, str) else list(samples)) for prompt, samples in rows]
+        self.served = [False] * len(self.rows)
+        self.requests: list[Request] = []
+
+    @property
+    def unserved(self) -> list[str]:
+        return [prompt for (prompt, _), served in zip(self.rows, self.served, strict=True) if not served]
+
+    async def agenerate(self, requests: Sequence[Request]) -> list[Completion]:
+        completions = []
+        for request in requests:
+            self.requests.append(request)
+            prompt = request.messages[-1]["content"]
+            row = next((i for i, (p, _) in enumerate(self.rows) if p == prompt and not self.served[i]), None)
+            if row is None:
+                raise AssertionError(f"unexpected prompt (or asked once too often):\n{prompt}")
+            self.served[row] = True
+            samples = self.rows[row][1]
+            if len(samples) != request.sampling.n:
+                raise AssertionError(f"{request.sampling.n} samples asked, {len(samples)} scripted for:\n{prompt}")
+            completions.append(Completion(samples))
+        return completions
+
+    def generate(self, requests: Sequence[Request]) -> list[Completion]:
+        raise NotImplementedError("the runner uses agenerate")

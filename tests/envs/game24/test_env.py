@@ -168,3 +168,82 @@ def test_render_ansi():
     env = gymnasium.make("agentgym/Game24-v0", render_mode="ansi")
     observation, _ = env.reset(seed=0)
     assert env.render() == observation
+
+
+def test_judge_answer_reads_the_answer_after_a_rejected_step():
+    plan = "10 - 6 = 4 (left: 4 4 5)\n4 * 5 = 21 (left: 4 21)\nAnswer: (10 - 6) * 5 + 4 = 24"
+    for judge, won in (("steps", False), ("answer", True)):
+        env = gymnasium.make("agentgym/Game24-v0", judge=judge)
+        env.reset(options={"task_id": "4 5 6 10"})
+        observation, reward, terminated, _, info = env.step(plan)
+        assert "Step 2 is rejected" in observation and (info["won"], terminated, reward) == (won, won, float(won))
+        assert info["remaining"] == ["4", "4", "5"]  # the valid leading step is committed in both modes
+
+
+# ToT's final outputs: the last line is judged alone (steps above it unchecked), as its test_output does.
+TOT_OUTPUTS = [
+    "10 - 4 = 6 (left: 5 6 6)\n6 * 5 = 30 (left: 6 30)\n30 + 6 = 36 (left: 36)\nAnswer: (10 - 4) * 5 + 6 = 24\n",
+    "4 * 5 = 20 (left: 6 10 20)\n10 - 6 = 4 (left: 4 20)\n4 + 20 = 24 (left: 24)\nAnswer: (4 * 5) + (10 - 6) = 24\n",
+    "4 * 5 = 99 (left: 6 10 99)\nnonsense\n\nanswer: 4 * 5 + 10 - 6 = 24\n",
+]
+
+
+@pytest.mark.parametrize(
+    ("outputs", "won", "first", "flags"),
+    [
+        (TOT_OUTPUTS, True, False, [False, True, True]),
+        (TOT_OUTPUTS[1:], True, True, [True, True]),
+        (TOT_OUTPUTS[:1], False, False, [False]),
+    ],
+)
+def test_one_shot_judge_answer_takes_tots_outputs(outputs, won, first, flags):
+    import json
+
+    env = gymnasium.make("agentgym/Game24OneShot-v0", judge="answer")
+    env.reset(options={"task_id": "4 5 6 10"})
+    observation, reward, terminated, truncated, info = env.step(json.dumps(outputs))
+    assert (info["won"], info["score"], info["outputs_correct"]) == (won, float(first), flags)
+    assert terminated == won and (terminated or truncated) and reward == float(won)
+    assert observation.count("Output ") == len(outputs) or len(outputs) == 1
+    env.reset(options={"task_id": "4 5 6 10"})
+    *_, info = env.step(outputs[-1])  # one output, not a list
+    assert info["won"] == flags[-1] and info["outputs_correct"] == flags[-1:]
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ("", "the action is empty"),
+        ("[]", "non-empty JSON list of strings"),
+        ('[1, "Answer: 4 * 6 = 24"]', "non-empty JSON list of strings"),
+        ('{"a": 1}', None),  # not a list: judged as one output
+        ('["Answer: 1"' + ', "x"' * 25 + "]", "at most 20"),
+    ],
+)
+def test_one_shot_judge_answer_rejects_malformed_lists(action, message):
+    env = gymnasium.make("agentgym/Game24OneShot-v0", judge="answer")
+    env.reset(options={"task_id": "4 5 6 10"})
+    observation, *_, info = env.step(action)
+    assert not info["won"]
+    if message is None:
+        assert not info["invalid_action"] and "Wrong answer" in observation
+    else:
+        assert info["invalid_action"] and message in observation
+
+
+def test_judge_is_checked_and_recorded():
+    with pytest.raises(ValueError, match="judge must be one of steps, answer"):
+        gymnasium.make("agentgym/Game24-v0", judge="sympy")
+    assert gymnasium.make("agentgym/Game24-v0", judge="answer").unwrapped.protocol()["judge"] == "answer"
+
+
+@pytest.mark.parametrize("output", TOT_OUTPUTS)
+def test_both_envs_judging_answers_agree_with_tots_test_output(output):
+    from tests.envs.game24.test_arithmetic import tot_reference
+
+    verdicts = []
+    for env_id in ("agentgym/Game24-v0", "agentgym/Game24OneShot-v0"):
+        env = gymnasium.make(env_id, judge="answer")
+        env.reset(options={"task_id": "4 5 6 10"})
+        verdicts.append(env.step(output)[-1]["won"])
+    assert verdicts == [tot_reference(output, "4 5 6 10")] * 2

@@ -90,8 +90,12 @@ def test_step_limits(monkeypatch):
     assert eto.max_steps_for("find-animal-225") == 15 and eto.max_steps_for("boil-0") == 100
     assert eto.max_steps_for("mendelian-genetics-known-plant-0") == 200
     assert gymnasium.make("agentgym/ScienceWorld-v0", step_limit=30).unwrapped.max_steps_for("boil-0") == 30
-    with pytest.raises(ValueError, match="step_limit must be 'eto', a positive int or None, got 0"):
-        gymnasium.make("agentgym/ScienceWorld-v0", step_limit=0)
+    for bad in (0, -1, True, 2.5, float("nan"), "forever"):
+        with pytest.raises(ValueError, match="step_limit must be 'eto', a positive integer or None, got"):
+            gymnasium.make("agentgym/ScienceWorld-v0", step_limit=bad)
+    for name, bad in (("timeout_s", float("nan")), ("timeout_s", 0), ("jvm_heap_mb", -1), ("jvm_heap_mb", 1.5)):
+        with pytest.raises(ValueError, match=f"{name} must be"):
+            gymnasium.make("agentgym/ScienceWorld-v0", **{name: bad})
     with pytest.raises(ValueError, match=r"unknown simplification\(s\) \['hard'\]"):
         gymnasium.make("agentgym/ScienceWorld-v0", simplification="openDoors,hard")
 
