@@ -6,7 +6,8 @@
     env = gymnasium.make("agentgym/Game24-v0")
 
 (``gymnasium.register_envs(agentgym)`` and ``gymnasium.make("agentgym:agentgym/Game24-v0")`` work too.)
-Heavy modules load lazily: :func:`evaluate` imports the runner on first use.
+Heavy modules load lazily: :func:`evaluate` (and :func:`aevaluate`, its coroutine, for a running event loop such
+as Jupyter's) imports the runner on first use.
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ from typing import TYPE_CHECKING, Any
 from agentgym.registry import register_envs
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "evaluate", "register_envs"]
+__all__ = ["__version__", "aevaluate", "evaluate", "register_envs"]
 
 if TYPE_CHECKING:
-    from agentgym.runner import evaluate
+    from agentgym.runner import aevaluate, evaluate
 
 register_envs()
 
 
 def __getattr__(name: str) -> Any:
-    if name == "evaluate":
-        from agentgym.runner import evaluate
+    if name in ("evaluate", "aevaluate"):
+        import agentgym.runner
 
-        return evaluate
+        return getattr(agentgym.runner, name)
     raise AttributeError(f"module 'agentgym' has no attribute {name!r}")

@@ -99,6 +99,9 @@ class AgentStep:
 class Agent(ABC):
     """Base class of agents. One instance plays one episode at a time; the runner makes one per episode.
 
+    In a run, ``self.policy`` is the run's policy seen through :class:`agentgym.runner.seeding.SeededPolicy`:
+    every request without a sampling seed gets one derived from the run's seed, the episode and the step.
+
     Args:
         policy: the policy behind the agent.
         **settings: agent settings (``--agent-arg KEY=VALUE`` on the CLI); unknown keys raise ``TypeError``.

@@ -21,6 +21,29 @@ from agentgym.tasks import RESET_OPTION_KEYS, TaskSet
 #: The keys every env puts in ``info`` after ``reset`` and after every ``step``.
 INFO_KEYS = ("task_id", "task", "won", "score", "env_name", "step", "admissible_actions")
 
+#: The most characters of an action an observation quotes (see :func:`quote`).
+QUOTE_CHARS = 200
+
+#: The observation of a step taken after the episode ended (the env is not stepped, the step pays nothing).
+EPISODE_OVER = "The episode is over: reset() starts a new one."
+
+
+def quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``repr(text)``, cut to its first ``limit`` characters with the full length said, for echoing an action.
+
+    An env that repeats what the agent wrote (``'xyz' is not a valid step``) quotes it with this, so that an
+    observation stays small whatever the action's size (it lands in the next prompt and in the records).
+
+    Example:
+        >>> quote("look")
+        "'look'"
+        >>> quote("x" * 1000, limit=5)
+        "'xxxxx'... (1,000 characters)"
+    """
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
 
 @dataclass
 class Outcome:
@@ -56,7 +79,12 @@ class TextEnv(gymnasium.Env[str, str]):
         - ``info`` has :data:`INFO_KEYS` after reset and after each step; ``admissible_actions`` is a list
           only when the env was made with ``admissible_actions=True`` and can list them, else ``None``.
         - ``step`` never raises on a malformed action: it answers with an observation and counts the step.
-        - ``expert_action()`` returns the scripted expert's next action, or ``None``.
+          An observation quotes at most :data:`QUOTE_CHARS` characters of an action (:func:`quote`).
+        - A ``step`` after the episode ended (``terminated``) does not reach the benchmark: it returns
+          :data:`EPISODE_OVER`, reward 0, ``terminated`` again and the final ``info`` (score and ``won``
+          unchanged, ``invalid_action`` true, the step not counted).
+        - ``expert_action()`` returns the scripted expert's next action, or ``None`` (always once the episode
+          ended).
 
     Args:
         split: the split a seed-only reset draws from (default: the benchmark's test split).
@@ -88,6 +116,7 @@ class TextEnv(gymnasium.Env[str, str]):
         self._steps = 0
         self._won = False
         self._score = 0.0
+        self._ended = False
 
     # --- hooks for subclasses ------------------------------------------------------------------------
 
@@ -156,6 +185,7 @@ class TextEnv(gymnasium.Env[str, str]):
         self._steps = 0
         self._won = False
         self._score = 0.0
+        self._ended = False
         self._last_observation = observation
         return observation, self._info({})
 
@@ -165,10 +195,14 @@ class TextEnv(gymnasium.Env[str, str]):
             raise ResetNeeded("call reset() before step()")
         if not isinstance(action, str):
             action = "" if action is None else str(action)
+        if self._ended:
+            self._last_observation = EPISODE_OVER
+            return EPISODE_OVER, 0.0, True, False, self._info({"invalid_action": True})
         self._steps += 1
         outcome = self._act(action)
         self._won = self._won or outcome.won
         self._score = float(outcome.score)
+        self._ended = bool(outcome.done)
         self._last_observation = outcome.observation
         info = self._info({"invalid_action": outcome.invalid, **outcome.extra})
         return outcome.observation, float(outcome.reward), bool(outcome.done), False, info

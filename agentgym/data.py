@@ -8,18 +8,19 @@ with the command to run.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
-import shutil
 import sys
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 from agentgym.error import ChecksumMismatch, DataNotFound, import_optional
 
@@ -387,18 +388,22 @@ def download(name: str, *, force: bool = False, source: str | Path | None = None
     """Fetch dataset ``name`` into :func:`data_root`, verifying every file's sha256.
 
     Files already present with the right checksum are kept unless ``force``. A file is written to a
-    temporary name and moved into place only once its checksum matches, so an interrupted or corrupted
-    download never leaves a file that looks valid.
+    temporary ``.part`` file beside its target, hashed as it is written, and moved into place only once its
+    checksum matches, so an interrupted or corrupted download never leaves a file that looks valid; a ``.part``
+    file left by a killed download is removed by the next one. Installed files get the mode a new file gets
+    under the umask (``0644`` under ``022``, ``0664`` under ``002``), so a shared data folder stays readable.
 
     Args:
         name: the dataset.
         force: fetch again files that are present and valid.
         source: a file or folder holding files the user fetched by hand (when the official host cannot be
-            reached): they are verified and installed the same way, and nothing is downloaded.
+            reached): they are verified and installed the same way, and nothing is downloaded. In a folder,
+            a file is looked for at its data path, then by its name anywhere below; of several files of
+            that name, the first that verifies is installed.
 
     Raises:
         KeyError: for an unknown dataset name.
-        ChecksumMismatch: when a file's sha256 differs from the pinned one.
+        ChecksumMismatch: when a file's sha256 differs from the pinned one (nothing of it is installed).
         DataNotFound: when ``source`` lacks a file, or the official host cannot be reached (the message says
             which file to fetch by hand, its checksum, and the ``--from`` command that installs it).
     """
@@ -414,68 +419,117 @@ def download(name: str, *, force: bool = False, source: str | Path | None = None
             written.append(target)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
-            tmp_path = Path(tmp.name)
-            try:
-                _fetch(name, remote, tmp, None if source is None else Path(source))
-            except BaseException:
-                tmp_path.unlink(missing_ok=True)
-                raise
-        actual = sha256_of(tmp_path)
-        if remote.sha256 is not None and actual != remote.sha256:
-            tmp_path.unlink(missing_ok=True)
-            origin = remote.url if source is None else f"{Path(remote.path).name} in {source}"
-            raise ChecksumMismatch(f"{origin} has sha256 {actual}, expected {remote.sha256}; it was not installed")
-        tmp_path.replace(target)
+        _remove_stale_parts(target)
+        with _part_file(target) as (part, part_path):
+            _fetch(name, remote, part, None if source is None else Path(source))
+            part_path.chmod(0o666 & ~current_umask())
+            part_path.replace(target)
         written.append(target)
     if dataset.unpack is not None:
         dataset.unpack(root)
     return written
 
 
-def _local_candidate(folder: Path, remote: RemoteFile) -> Path | None:
-    """The file under ``folder`` to install as ``remote``.
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
-    The one at its data path, else one of its name that verifies (several files share a name, e.g. two papers'
-    ``game24.py``), else the first of its name.
+
+@contextlib.contextmanager
+def _part_file(target: Path) -> Iterator[tuple[BinaryIO, Path]]:
+    """A new ``.TARGET.XXXX.part`` file beside ``target``, locked while open, deleted if the block raises."""
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    path = Path(name)
+    with os.fdopen(fd, "w+b") as part:
+        fcntl.flock(part, fcntl.LOCK_EX)  # tells the next download this file is not stale
+        try:
+            yield part, path
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+
+def _remove_stale_parts(target: Path) -> None:
+    """Delete ``.part`` files of ``target`` that no running download holds (left by a killed one)."""
+    for stale in (*target.parent.glob(f".{target.name}.*.part"), *target.parent.glob("tmp*.part")):
+        try:
+            with stale.open("rb") as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                stale.unlink()
+        except (BlockingIOError, FileNotFoundError):  # in use by another download, or already gone
+            continue
+
+
+def _copy_hashing(source: BinaryIO, out: BinaryIO) -> str:
+    """Copy ``source`` into ``out`` in chunks, hashing as it goes; return the hex sha256 of what was copied."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: source.read(1 << 20), b""):
+        digest.update(chunk)
+        out.write(chunk)
+    out.flush()
+    return digest.hexdigest()
+
+
+def _local_candidates(source: Path, remote: RemoteFile) -> list[Path]:
+    """The files under ``source`` that could be ``remote``: the one at its data path, then those of its name."""
+    if source.is_file():
+        return [source]
+    found = [source / remote.path, *sorted(source.rglob(Path(remote.path).name))]
+    return list(dict.fromkeys(p for p in found if p.is_file()))
+
+
+def _fetch(name: str, remote: RemoteFile, out: BinaryIO, source: Path | None) -> None:
+    """Write ``remote``'s content into ``out``, verified: from the user's ``source`` when given, else its URL.
+
+    Raises:
+        ChecksumMismatch: the content's sha256 is not the pinned one (from ``source``: no candidate's is).
     """
-    candidates = [p for p in (folder / remote.path, *sorted(folder.rglob(Path(remote.path).name))) if p.is_file()]
-    verified = (p for p in candidates if remote.sha256 is None or sha256_of(p) == remote.sha256)
-    return next(verified, candidates[0] if candidates else None)
-
-
-def _fetch(name: str, remote: RemoteFile, out: Any, source: Path | None) -> None:
-    """Copy ``remote``'s content into ``out``: from the user's ``source`` when given, else from its URL."""
     if source is None and remote.url.startswith(f"{DRIVE_URL}/"):
         _fetch_drive(name, remote, out)
         return
     filename = Path(remote.path).name
     checksum = f"sha256 {remote.sha256}" if remote.sha256 else "its content is checked after download"
     if source is not None:
-        local = source if source.is_file() else _local_candidate(source, remote)
-        if local is None or (source.is_file() and len(DATASETS[name].files) > 1 and local.name != filename):
+        candidates = _local_candidates(source, remote)
+        if not candidates or (source.is_file() and len(DATASETS[name].files) > 1 and source.name != filename):
             raise DataNotFound(f"{filename} is not in {source}; fetch it from {remote.url} ({checksum})")
-        with local.open("rb") as f:
-            shutil.copyfileobj(f, out)
-        return
+        mismatches = []
+        for candidate in candidates:
+            out.seek(0)
+            out.truncate()
+            with candidate.open("rb") as f:
+                actual = _copy_hashing(f, out)
+            if remote.sha256 is None or actual == remote.sha256:
+                return
+            mismatches.append(f"{candidate.relative_to(source) if candidate != source else candidate}: {actual}")
+        if len(candidates) == 1:
+            message = f"{filename} in {source} has sha256 {actual}, expected {remote.sha256}"
+        else:
+            message = f"no {filename} in {source} has sha256 {remote.sha256} ({'; '.join(mismatches)})"
+        raise ChecksumMismatch(f"{message}; it was not installed")
     try:
         with urllib.request.urlopen(remote.url, timeout=60) as response:  # noqa: S310  (pinned URLs)
-            shutil.copyfileobj(response, out)
+            actual = _copy_hashing(response, out)
     except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
         raise DataNotFound(
             f"could not fetch {remote.url} ({e}). Fetch that file by hand ({checksum}) and install it with "
             f"`agentgym data download {name} --from PATH` (PATH: the file, or a folder holding {filename})"
         ) from e
+    if remote.sha256 is not None and actual != remote.sha256:
+        raise ChecksumMismatch(f"{remote.url} has sha256 {actual}, expected {remote.sha256}; it was not installed")
 
 
-def _fetch_drive(name: str, remote: RemoteFile, out: Any) -> None:
+def _fetch_drive(name: str, remote: RemoteFile, out: BinaryIO) -> None:
     """Stream a Google Drive file into ``out`` with ``gdown``; check its size and any recorded digest.
 
     The host is ``$AGENTGYM_DRIVE_URL`` when set (a mirror serving ``/uc?id=ID``), else Google Drive.
 
     Raises:
         DataNotFound: when the host cannot be reached or refuses the file (the message gives the ``--from`` way).
-        ChecksumMismatch: on a wrong size, or a digest other than the one recorded at the first download.
+        ChecksumMismatch: on a wrong size, or a digest other than the pinned one or the one recorded at the first
+            download.
     """
     gdown = import_optional("gdown", "webshop")
     url = os.environ.get(DRIVE_URL_ENV_VAR, DRIVE_URL).rstrip("/") + remote.url[len(DRIVE_URL) :]
@@ -493,6 +547,8 @@ def _fetch_drive(name: str, remote: RemoteFile, out: Any) -> None:
     size = out.tell()
     if remote.size is not None and size != remote.size:
         raise ChecksumMismatch(f"{url} gave {size} bytes, expected {remote.size}; it was not installed")
+    if remote.sha256 is not None and digest.hexdigest() != remote.sha256:
+        raise ChecksumMismatch(f"{url} has sha256 {digest.hexdigest()}, expected {remote.sha256}; it was not installed")
     recorded = _read_digests(data_root() / Path(remote.path).parent).get(Path(remote.path).name)
     if remote.sha256 is None and recorded is not None and digest.hexdigest() != recorded:
         raise ChecksumMismatch(

@@ -79,8 +79,49 @@ ENVS: tuple[EnvEntry, ...] = (
 )
 
 
+class RetryableReset(gymnasium.Wrapper, gymnasium.utils.RecordConstructorArgs):
+    """The outermost wrapper of every agentgym env made by ``gymnasium.make``: a first reset that raised can be retried.
+
+    Gymnasium's ``PassiveEnvChecker`` (which ``make`` applies) marks its first reset as checked before calling
+    it. When that reset raises (an unknown task id, missing data), the checker keeps no reset data, and every
+    later ``step`` fails inside the checker with a ``TypeError``: the env is unusable. On a reset that raises
+    before any reset succeeded, this wrapper sets the checkers beneath it back to "first reset not checked", so
+    the next reset is checked (and recorded) as the first one.
+    """
+
+    def __init__(self, env: gymnasium.Env) -> None:
+        """Wrap ``env``."""
+        gymnasium.utils.RecordConstructorArgs.__init__(self)
+        gymnasium.Wrapper.__init__(self, env)
+        self._reset_succeeded = False
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        """``env.reset``; if it raises before any reset succeeded, the env checker forgets its first reset."""
+        try:
+            result = self.env.reset(seed=seed, options=options)
+        except BaseException:
+            if not self._reset_succeeded:
+                for checker in _env_checkers(self.env):
+                    checker.checked_reset = False
+            raise
+        self._reset_succeeded = True
+        return result
+
+
+def _env_checkers(env: gymnasium.Env) -> list[gymnasium.wrappers.PassiveEnvChecker]:
+    checkers = []
+    while isinstance(env, gymnasium.Wrapper):
+        if isinstance(env, gymnasium.wrappers.PassiveEnvChecker):
+            checkers.append(env)
+        env = env.env
+    return checkers
+
+
 def register_envs() -> None:
-    """Register every env of :data:`ENVS` with gymnasium (idempotent)."""
+    """Register every env of :data:`ENVS` with gymnasium (idempotent), each wrapped in :class:`RetryableReset`."""
+    guard = gymnasium.envs.registration.WrapperSpec(
+        "RetryableReset", f"{__name__}:{RetryableReset.__name__}", kwargs={}
+    )
     for entry in ENVS:
         if entry.env_id in gymnasium.registry:
             continue
@@ -89,6 +130,7 @@ def register_envs() -> None:
             entry_point=entry.entry_point,
             max_episode_steps=entry.max_episode_steps,
             kwargs=dict(entry.kwargs),
+            additional_wrappers=(guard,),
         )
 
 

@@ -4,7 +4,9 @@ Each env gets every string of :data:`HOSTILE`, then random ones from hypothesis 
 control characters included, alone or inside an action template). After each action: no exception, the
 observation is in ``observation_space``, the shared info keys are there, and the expert's next action is
 accepted (from the current state, or after a reset when the expert has lost its way, as ScienceWorld's gold
-path does after any other action). ``pytest -m slow`` throws 10,000 random actions at each env.
+path does after any other action), and the observation quotes at most ``QUOTE_CHARS`` characters of the action.
+``pytest -m slow`` throws 10,000 random actions at each env. Once an episode has ended, a further step pays
+nothing and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import agentgym  # noqa: F401  (registers the ids)
-from agentgym.core import INFO_KEYS
+from agentgym.core import EPISODE_OVER, INFO_KEYS, QUOTE_CHARS
 from agentgym.registry import ENVS
 
 HOSTILE = [
@@ -55,10 +57,14 @@ HOSTILE = [
     "Thought: I will cheat.\nAction: click[Buy Now]",
     "answer: 24",
     "1 + 1 = 24 (left: 24)",
+    "Answer: " + "1+" * 500_000 + "1 = 24",  # a 1 MB wrong answer
+    "4 + 8 = 12" + " " * 300 + "z" * 100_000,  # a valid step, then a long tail on its line
+    "2 * 3 = 6\n" + "w" * 100_000 + "\nAnswer: 24 = 24",  # a long line amid short ones
+    "look around " + "\u00e9\u4e2d" * 50_000,  # long non-ASCII text
 ]
 
 #: The HOSTILE strings the default run gives the slow envs (``-m slow`` gives them all).
-SHORT_LIST = [HOSTILE[i] for i in (0, 3, 6, 9, 13, 14, 17, 23, 24, 28, 30)]
+SHORT_LIST = [HOSTILE[i] for i in (0, 3, 6, 9, 13, 14, 17, 23, 24, 28, 30, 34)]
 SLOW_ENVS = ("agentgym/WebShopBrowser-v0", "agentgym/ALFWorld-v0", "agentgym/ScienceWorld-v0")
 
 TEMPLATES = ["{}", "search[{}]", "click[{}]", "go to {}", "take {} from {}", "focus on {}", "Answer: {}"]
@@ -78,6 +84,14 @@ def actions() -> st.SearchStrategy[str]:
     return st.one_of(part, st.builds(lambda template, x: template.replace("{}", x), st.sampled_from(TEMPLATES), part))
 
 
+def quotable_parts(action: str) -> set[str]:
+    """Pieces of ``action`` one character longer than an observation may quote (its start, end, and lines')."""
+    size = QUOTE_CHARS + 1
+    pieces = [action, action.strip(), *action.splitlines()[:20]]
+    parts = {piece[:size] for piece in pieces} | {piece.strip()[:size] for piece in pieces} | {action[-size:]}
+    return {part for part in parts if len(part) == size}
+
+
 class Driver:
     """Drives one env through hostile actions, checking the contracts after each one."""
 
@@ -86,11 +100,14 @@ class Driver:
         _, info = self.reset()
         self.task_id = info["task_id"]
 
-    def check(self, observation: Any, info: dict[str, Any]) -> None:
+    def check(self, observation: Any, info: dict[str, Any], action: str = "") -> None:
         assert isinstance(observation, str)
         assert self.env.observation_space.contains(observation), repr(observation[:200])
         missing = [key for key in INFO_KEYS if key not in info]
         assert not missing, f"info lacks {missing}"
+        assert len(observation) < 50_000, f"a {len(observation):,}-character observation after {action[:80]!r}"
+        quoted = [part for part in quotable_parts(action) if part in observation]
+        assert not quoted, f"the observation quotes more than {QUOTE_CHARS} characters of the action: {quoted[0]!r}"
 
     def reset(self) -> tuple[str, dict[str, Any]]:
         options = {"task_id": self.task_id} if hasattr(self, "task_id") else None
@@ -103,7 +120,7 @@ class Driver:
         if self.done:
             self.reset()
         observation, reward, terminated, truncated, info = self.env.step(action)
-        self.check(observation, info)
+        self.check(observation, info, action)
         assert isinstance(reward, float | int)
         self.done = terminated or truncated
         return info
@@ -171,3 +188,23 @@ def test_random_actions(driver):
 def test_every_hostile_string_and_ten_thousand_random_actions(driver):
     _throw_all(driver, HOSTILE)
     _throw(driver, SLOW_EXAMPLES)
+
+
+def test_a_step_after_the_episode_ended_pays_nothing(driver):
+    """The expert plays the task to its end (then has no action); its last action again, and others, pay 0."""
+    observation, info = driver.reset()
+    action = None
+    for _ in range(200):
+        action = driver.env.unwrapped.expert_action()
+        assert action is not None, f"the expert has no action in {info['task_id']}"
+        observation, reward, terminated, truncated, info = driver.env.step(action)
+        if terminated:
+            break
+    assert terminated and info["won"], "the expert did not finish its task"
+    final_score, steps = info["score"], info["step"]
+    assert driver.env.unwrapped.expert_action() is None  # an agent looping on the expert stops
+    for again in (action, "look around", "click[buy now]", "Answer: (10 - 6) * 5 + 4 = 24", ""):
+        observation, reward, terminated, _, info = driver.env.step(again)  # (TimeLimit may say truncated)
+        assert (observation, reward, terminated) == (EPISODE_OVER, 0.0, True), again
+        assert info["score"] == final_score and info["won"] and info["step"] == steps and info["invalid_action"]
+    driver.done = True  # the next hostile action starts with a reset

@@ -41,8 +41,11 @@ class ExpertPolicy(Policy):
 class RandomPolicy(Policy):
     """Picks uniformly among a request's ``choices``; without choices, a few words of the last message.
 
+    A request with a sampling seed (the runner gives every request one) is answered from a generator seeded
+    with it, so its answer depends on nothing else; a request without one draws from the policy's generator.
+
     Args:
-        seed: seed of the policy's own random generator (runs are reproducible for a fixed request order).
+        seed: seed of the policy's own generator, for requests without a seed.
     """
 
     name = "random"
@@ -58,15 +61,20 @@ class RandomPolicy(Policy):
 
     def generate(self, requests: Sequence[Request]) -> list[Completion]:
         """Return one random completion per request (``sampling.n`` of them each)."""
-        return [Completion([self._one(r) for _ in range(r.sampling.n)]) for r in requests]
+        completions = []
+        for request in requests:
+            rng = self._rng if request.sampling.seed is None else random.Random(request.sampling.seed)
+            completions.append(Completion([self._one(request, rng) for _ in range(request.sampling.n)]))
+        return completions
 
-    def _one(self, request: Request) -> str:
+    @staticmethod
+    def _one(request: Request, rng: random.Random) -> str:
         if request.choices:
-            return self._rng.choice(request.choices)
+            return rng.choice(request.choices)
         words = request.messages[-1]["content"].split() if request.messages else []
         if not words:
             return ""
-        return " ".join(self._rng.choice(words) for _ in range(self._rng.randint(1, 4)))
+        return " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
 
     def config(self) -> dict[str, Any]:
         """Backend name and seed."""

@@ -22,6 +22,7 @@ from agentgym.registry import entry_for, resolve_env_id
 from agentgym.runner.executor import EnvHandle, Executor, make_executor
 from agentgym.runner.records import EpisodeStore, episode_key, summarize
 from agentgym.runner.run_settings import check_episode_count, check_run_settings, unique_task_ids
+from agentgym.runner.seeding import SeededPolicy
 from agentgym.runner.worker import EnvConfig, RemoteEnvError
 from agentgym.tasks import task_list_hash
 from agentgym.validate import folder
@@ -128,7 +129,8 @@ async def aevaluate(
             the file and line, and its episode is played again). One run at a time holds it. ``None`` keeps
             everything in memory.
         overwrite: replace a different run found in ``out`` instead of refusing.
-        seed: base seed; each episode's seed derives from it and the episode's identity.
+        seed: base seed; each episode's seed (its env reset) derives from it and the episode's identity, and each
+            policy request's sampling seed from it, the episode and the step (:mod:`agentgym.runner.seeding`).
         env_kwargs: extra ``gymnasium.make`` arguments.
         agent_kwargs: agent settings.
         policy_kwargs: policy settings, when ``policy`` is a spec string (``retry_timeout_s=60``, ...).
@@ -446,6 +448,7 @@ class _EpisodePlayer:
             self.env_id, info["env_name"], task_id, lambda: env_call("expert_action"), episode, list(memory)
         )
         agent = self.make_agent()
+        agent.policy = policy = SeededPolicy(agent.policy, self.seed, self.env_id, task_id, episode)
         agent.reset(observation, info, context)
         trajectory = Trajectory(observation, task_id=task_id, task=info["task"])
         cap = self.config.get("max_steps")
@@ -458,6 +461,7 @@ class _EpisodePlayer:
             else:  # answered by the agent: a step of the episode that the env does not see
                 observation, reward, terminated, truncated = decision.observation, 0.0, False, False
                 info = {**info, "invalid_action": False}
+            policy.next_step()
             # The env's TimeLimit counts only the steps it saw; the cap counts every recorded step.
             at_cap = cap is not None and len(trajectory.steps) + 1 >= cap
             truncated = truncated or (not terminated and (decision.final or at_cap))

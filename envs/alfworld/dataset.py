@@ -30,8 +30,9 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
-from agentgym.data import cache_dir, data_root
+from agentgym.data import cache_dir, current_umask, data_root
 from agentgym.envs.alfworld.games import GAME_FILE, SPLITS, task_id_of
 from agentgym.error import ChecksumMismatch, DataNotFound
 
@@ -56,7 +57,11 @@ class SplitDigest:
 
     def add(self, relative_path: str, data: bytes) -> None:
         """Add one game file's path (relative to ``json_2.1.1``) and content."""
-        self._lines.append((relative_path, hashlib.sha256(data).hexdigest()))
+        self.add_sha256(relative_path, hashlib.sha256(data).hexdigest())
+
+    def add_sha256(self, relative_path: str, sha256: str) -> None:
+        """Add one game file's path (relative to ``json_2.1.1``) and the hex sha256 of its content."""
+        self._lines.append((relative_path, sha256))
 
     def hexdigest(self) -> str:
         """Return the split digest of the files added so far."""
@@ -184,10 +189,9 @@ def _unpack_split(archive: Path, split: str) -> Path:
                     task_id = _member_task_id(member.name, split) if member.isfile() else None
                     if task_id is None:
                         continue
-                    data = tar.extractfile(member).read()  # type: ignore[union-attr]  # isfile() checked
-                    # The target path is rebuilt from the validated task id, never taken from the archive.
-                    _write_game(staging, task_id, data)
-                    digest.add(f"{task_id}/{GAME_FILE}", data)
+                    with tar.extractfile(member) as content:  # type: ignore[union-attr]  # isfile() checked
+                        # The target path is rebuilt from the validated task id, never taken from the archive.
+                        digest.add_sha256(f"{task_id}/{GAME_FILE}", _write_game(staging, task_id, content))
             _check_digest(split, digest, str(archive))
             staging.rename(final)
         except BaseException:
@@ -196,10 +200,16 @@ def _unpack_split(archive: Path, split: str) -> Path:
     return final
 
 
-def _write_game(json_dir: Path, task_id: str, data: bytes) -> None:
+def _write_game(json_dir: Path, task_id: str, content: IO[bytes]) -> str:
+    """Stream an archive member into its task's game file (never whole in memory); return its hex sha256."""
     target = json_dir / task_id / GAME_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    digest = hashlib.sha256()
+    with target.open("wb") as out:
+        for chunk in iter(lambda: content.read(1 << 20), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
 
 
 def _check_digest(split: str, digest: SplitDigest, source: str) -> None:
@@ -223,7 +233,8 @@ def _deleted_if_bad(path: Path) -> Iterator[None]:
 def unpack_release(root: Path, zip_name: str = "json_2.1.2_tw-pddl.zip") -> None:
     """Install the official release zip's game files as ``<root>/alfworld/json_2.1.1`` (``agentgym data``).
 
-    Only ``game.tw-pddl`` files of the four splits are taken; each split must match :data:`SPLIT_DIGESTS`,
+    Only ``game.tw-pddl`` files of the four splits are taken, each streamed from the zip to its file (hashed on
+    the way, never whole in memory); each split must match :data:`SPLIT_DIGESTS`,
     else nothing is installed and the zip is deleted (its own checksum is not pinned, so a bad download
     must not look complete to the next ``agentgym data download``).
 
@@ -240,11 +251,11 @@ def unpack_release(root: Path, zip_name: str = "json_2.1.2_tw-pddl.zip") -> None
                 task_id = task_id_of(relative)
                 if task_id is None:
                     continue
-                data = archive.read(name)
-                _write_game(staging, task_id, data)
-                digests[task_id.split("/", 1)[0]].add(relative, data)
+                with archive.open(name) as content:
+                    digests[task_id.split("/", 1)[0]].add_sha256(relative, _write_game(staging, task_id, content))
             for split, digest in digests.items():
                 _check_digest(split, digest, zip_name)
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would hide the games from a shared data folder
         target = folder / JSON_DIR
         if target.exists():
             old = Path(tempfile.mkdtemp(dir=folder, prefix=f".{JSON_DIR}.old."))

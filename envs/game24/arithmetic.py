@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
 
+from agentgym.core import quote
+
 TARGET = 24
 #: Longest answer expression the judge parses (a real answer is < 40 characters).
 MAX_EXPRESSION_LENGTH = 500
@@ -109,7 +111,8 @@ class _Parser:
         if token in _OPERATORS or token == ")":
             raise ExpressionError(f"unexpected {token!r}")
         if "." in token:
-            raise ExpressionError(f"{token} is not an integer: use the puzzle's numbers")
+            shown = token if len(token) <= 40 else f"{token[:40]}... ({len(token):,} characters)"
+            raise ExpressionError(f"{shown} is not an integer: use the puzzle's numbers")
         self.literals.append(int(token))
         return Fraction(int(token))
 
@@ -149,7 +152,7 @@ def judge_answer(text: str, numbers: Sequence[int]) -> tuple[bool, str]:
     try:
         value, literals = evaluate(expression)
     except ExpressionError as e:
-        return False, f"the answer {expression.strip()!r} cannot be evaluated: {e}"
+        return False, f"the answer {quote(expression.strip())} cannot be evaluated: {e}"
     if Counter(literals) != Counter(numbers):
         used = " ".join(map(str, sorted(literals)))
         wanted = " ".join(map(str, sorted(numbers)))

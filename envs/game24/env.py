@@ -11,6 +11,9 @@ processed in order as RAFA's env does, stopping at the first line that fails:
   sympy check (see :mod:`agentgym.envs.game24.arithmetic`). Correct: reward 1, the episode ends, ``won``.
   Wrong: feedback, and the episode goes on (to the step cap, 20 as RAFA).
 
+Feedback quotes what the agent wrote cut to :data:`agentgym.core.QUOTE_CHARS` characters (a line over
+:data:`MAX_STEP_CHARS` is not read as a step), so a huge answer gets a short observation.
+
 ``judge="answer"`` (an env kwarg) judges answers alone, as ToT's ``test_output`` does, so that a ToT run and
 the env agree on what counts as solved: step-wise, an action's ``Answer:`` line is judged even when a step
 before it is rejected (the steps are still read and committed as above); one-shot, an action is ToT's output
@@ -35,7 +38,7 @@ from fractions import Fraction
 from typing import Any
 
 from agentgym import data
-from agentgym.core import Outcome, TextEnv
+from agentgym.core import Outcome, TextEnv, quote
 from agentgym.envs.game24.arithmetic import (
     TARGET,
     ExpressionError,
@@ -66,6 +69,8 @@ _ANSWER = re.compile(r"^\s*answer\s*:", re.IGNORECASE)
 _OPERATOR = {"×": "*", "÷": "/", "−": "-"}
 #: Lines of one action that are processed at most (a plan is 4 lines; the rest is ignored and reported).
 MAX_LINES = 8
+#: The longest line read as a step (a real one is under 40 characters); longer ones are rejected, quoted cut.
+MAX_STEP_CHARS = 200
 #: Outputs one action may hold in the one-shot ``judge="answer"`` mode (ToT keeps 5).
 MAX_OUTPUTS = 20
 JUDGES = ("steps", "answer")
@@ -218,9 +223,9 @@ class Game24Env(TextEnv):
 
     def _try_step(self, line: str) -> str | None:
         """Commit the step written on ``line``, or return why it is rejected."""
-        match = _STEP.match(line[:200])
+        match = _STEP.match(line) if len(line) <= MAX_STEP_CHARS else None
         if match is None:
-            return f"{line[:80]!r} is neither a step nor an answer. {ACTION_HELP}"
+            return f"{quote(line, 80)} is neither a step nor an answer. {ACTION_HELP}"
         try:
             a, b, c = (parse_number(match[k]) for k in "abc")
         except ExpressionError as e:

@@ -288,13 +288,16 @@ class ScienceWorldEnv(TextEnv):
     def expert_action(self) -> str | None:
         """The next action of the loaded variation's gold action sequence.
 
-        ``None`` once the episode left the gold path (an action other than the gold one was taken) or the
-        path is used up. The gold path is generated, on the first call of an episode, by a second simulator in
-        the same JVM, so asking for it never disturbs the episode. It is the same path every time (see
+        ``None`` once the episode left the gold path (an action other than the gold one was taken), the path is
+        used up, or the episode ended (the task can be completed before the path's last actions). The gold path
+        is generated, on the first call of an episode, by a second simulator in the same JVM, so asking for it
+        never disturbs the episode. It is the same path every time (see
         :data:`~agentgym.envs.sciworld.jvm.JVM_OPTIONS`).
         """
         if self._task_id is None:
             raise ResetNeeded("call reset() before expert_action()")
+        if self._ended:
+            return None
         if self._gold is None:
             self._gold = self._gold_path(self._task_id)
         done = len(self._history)

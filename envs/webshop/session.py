@@ -29,6 +29,10 @@ from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N, SearchIndex
 from agentgym.envs.webshop.store import Catalog, product_price
 
+#: The most characters of a ``search[...]`` query that a search reads (real queries are under 100): the rest is
+#: cut, in both envs and on the site, so that the pages that carry the query in their links stay bounded.
+MAX_QUERY = 1000
+
 
 def parse_action(action: str) -> tuple[str, str | None]:
     """Split ``name[arg]`` as the original's regex does, in linear time; ``(action, None)`` if no match."""
@@ -114,10 +118,10 @@ class ShopSession:
         return False
 
     def search(self, query: str) -> bool:
-        """Search ``query`` (lower-cased, split on spaces) from any page; an empty query is refused."""
+        """Search ``query`` (lower-cased, cut to :data:`MAX_QUERY`, split on spaces) from any page; not an empty one."""
         if self.done or self.parsed is None or not query:
             return False
-        self._search(query.lower().split(" "), 1)
+        self._search(query.lower()[:MAX_QUERY].split(" "), 1)
         self._render()
         return True
 

@@ -42,6 +42,7 @@ from agentgym.envs.webshop import pages
 from agentgym.envs.webshop.env import GOAL_KINDS, goal_list, shop_resources
 from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N
+from agentgym.envs.webshop.session import MAX_QUERY
 from agentgym.envs.webshop.store import product_price
 from agentgym.error import import_optional
 
@@ -49,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 MAX_URL_PART = 2000
-MAX_QUERY = 1000
 
 
 class SessionStore:

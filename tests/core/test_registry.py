@@ -64,3 +64,35 @@ def test_resolve_env_id(name, env_id):
 def test_resolve_env_id_unknown():
     with pytest.raises(KeyError, match=r"unknown env .chess.; known: .*game24"):
         resolve_env_id("chess")
+
+
+ENV_MARKS = {"agentgym/ScienceWorld-v0": [pytest.mark.java], "agentgym/WebShopBrowser-v0": [pytest.mark.browser]}
+
+
+@pytest.mark.parametrize(
+    "env_id", [pytest.param(e.env_id, marks=ENV_MARKS.get(e.env_id, [])) for e in ENVS], ids=lambda e: e
+)
+@pytest.mark.parametrize("checker", [None, False], ids=["default", "checker-forced-on"])
+def test_a_first_reset_that_raised_leaves_the_env_usable(env_id, checker):
+    """Gymnasium's env checker marks its first reset checked before it runs; a raising one broke every step."""
+    try:
+        env = gymnasium.make(env_id, disable_env_checker=checker)
+    except ImportError as e:  # DependencyNotInstalled
+        pytest.skip(f"{env_id}: {e}")
+    try:
+        with pytest.raises(ValueError, match="unknown reset option"):
+            env.reset(options={"no such option": 1})
+        with pytest.raises(KeyError):
+            env.reset(options={"task_id": "no such task"})
+        try:
+            env.reset(seed=0)
+        except FileNotFoundError as e:  # DataNotFound
+            pytest.skip(f"{env_id}: {e}")
+        for _ in range(3):  # the checker's first step, its step-to-step check, a plain step
+            action = env.unwrapped.expert_action() or "look"
+            observation, reward, terminated, truncated, info = env.step(action)
+            assert isinstance(observation, str) and info["step"] >= 1
+            if terminated or truncated:
+                env.reset(seed=0)
+    finally:
+        env.close()

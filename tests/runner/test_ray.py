@@ -148,6 +148,16 @@ def test_game24_on_two_nodes_matches_a_local_run(cluster, tmp_path):
     assert json.loads((tmp_path / "ray" / "summary.json").read_text())["episodes"] == 8
 
 
+def test_a_seeded_random_policy_plays_the_same_actions_on_the_cluster(cluster, tmp_path):
+    settings = {"split": "test", "limit": 6, "max_steps": 4, "seed": 7, "progress": False}
+    local = evaluate("game24", "direct", "random", workers=1, out=tmp_path / "local", **settings)
+    remote = evaluate("game24", "direct", "random", workers=2, executor="ray", ray_address=cluster, **settings)
+    assert len(local.records) == 6 and all(r["worker"].startswith("ray:") for r in remote.records)
+    assert [[s["action"] for s in r["steps"]] for r in remote.records] == [
+        [s["action"] for s in r["steps"]] for r in local.records
+    ]
+
+
 def test_alfworld_on_the_cluster_matches_a_local_run(cluster, tmp_path, shared_data):
     pytest.importorskip("alfworld")
     settings = {"split": "valid_unseen", "limit": 2, "workers": 1, "progress": False}

@@ -6,6 +6,7 @@ import io
 import multiprocessing
 import shutil
 import tarfile
+import tracemalloc
 import zipfile
 
 import pytest
@@ -153,3 +154,26 @@ def test_download_refuses_a_release_that_is_not_the_official_one(archives, isola
     with pytest.raises(zipfile.BadZipFile):
         data.download("alfworld")
     assert list((data.data_root() / "alfworld").iterdir()) == []
+
+
+def test_the_release_zip_is_streamed_not_read_whole(tmp_path):
+    """A 64 MB game file in the zip (deflated to a few kB) is unpacked without holding it in memory."""
+    root = tmp_path / "data"
+    (root / "alfworld").mkdir(parents=True)
+    task_id = "valid_seen/pick_and_place_simple-Apple-None-Fridge-1/trial_T0"
+    release = root / "alfworld" / "json_2.1.2_tw-pddl.zip"
+    with (
+        zipfile.ZipFile(release, "w", zipfile.ZIP_DEFLATED) as zipped,
+        zipped.open(f"json_2.1.1/{task_id}/game.tw-pddl", "w") as member,
+    ):
+        for _ in range(64):
+            member.write(b"\0" * (1 << 20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ChecksumMismatch, match="the train game files"):  # not the official release
+            unpack_release(root)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, f"{peak / 2**20:.0f} MB held at once"
+    assert list((root / "alfworld").iterdir()) == []

@@ -1,5 +1,7 @@
 """Slow checks: the expert on every evaluation game, the train split, the release zip, memory growth."""
 
+import os
+import stat
 import subprocess
 import sys
 import zipfile
@@ -57,10 +59,17 @@ def test_download_installs_every_split_of_the_release(archives, release_server):
             for task_id in store.task_ids(split):
                 zipped.write(store.game_file(task_id), f"json_2.1.1/{task_id}/game.tw-pddl")
             zipped.writestr(f"json_2.1.1/{split}/README.txt", "not a game")
-    data.download("alfworld")
+    previous = os.umask(0o002)  # a data folder shared by a group
+    try:
+        data.download("alfworld")
+    finally:
+        os.umask(previous)
     installed = GameStore(data.data_root() / "alfworld")
     for split in SPLITS:
         assert installed.task_ids(split) == store.task_ids(split)
+    games = data.data_root() / "alfworld" / "json_2.1.1"
+    assert stat.S_IMODE(games.stat().st_mode) == 0o775  # not mkdtemp's 0700
+    assert stat.S_IMODE(installed.game_file(store.task_ids("train")[0]).stat().st_mode) == 0o664
 
 
 MEMORY_PROBE = """

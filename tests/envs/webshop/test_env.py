@@ -198,3 +198,19 @@ def test_oracle_wins_the_human_goals_of_the_1k_catalog(data_present):
     for index in range(len(env.tasks.ids)):
         info = _play_oracle(env, index)
         assert info["won"], info["task_id"]
+
+
+def test_a_query_is_read_up_to_max_query_characters(data_present):
+    """The html page carries the query in its links: the cut keeps it bounded (text observations never show it)."""
+    from agentgym.envs.webshop.session import MAX_QUERY
+
+    env = WebShopEnv(observation_mode="html")
+    cut = "shoe" + " shoe" * 199 + "s"  # exactly MAX_QUERY characters, ending inside a word
+    assert len(cut) == MAX_QUERY
+    pages = []
+    for query in (cut, cut + "hoe" * 100_000):
+        env.reset(seed=0)
+        observation, *_ = env.step(f"search[{query}]")
+        pages.append(observation)
+    assert pages[0] == pages[1] and "shoe" in pages[0] and len(pages[1]) < 50_000
+    env.close()
