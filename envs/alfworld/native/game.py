@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,7 @@ from agentgym.envs.alfworld.native.grammar import (
     parse_document,
     parse_rhs,
 )
+from agentgym.envs.alfworld.native.match import Plan, StaticIndex
 from agentgym.envs.alfworld.native.names import display_names
 from agentgym.envs.alfworld.native.pddl import (
     Action,
@@ -91,16 +92,20 @@ def parse_query(text: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...
 Conjunction = tuple[list[Literal], tuple[tuple[str, str], ...]]  # literals, typed existential variables
 
 
-def _dnf(formula: Formula, negate: bool = False) -> list[Conjunction]:
-    """A precondition as a disjunction of conjunctions of literals, each with its existential variables."""
+def _dnf(formula: Formula, negate: bool = False, renames: dict[str, str] | None = None) -> list[Conjunction]:
+    """A precondition as a disjunction of conjunctions of literals, each with its existential variables.
+
+    Existential variables are renamed apart (``?a`` of two ``exists`` are two variables).
+    """
+    renames = renames or {}
     kind = formula[0]
     if kind == "atom":
-        return [([(not negate, formula[1], formula[2])], ())]
+        return [([(not negate, formula[1], tuple(renames.get(a, a) for a in formula[2]))], ())]
     if kind == "not":
-        return _dnf(formula[1], not negate)
+        return _dnf(formula[1], not negate, renames)
     if kind in ("and", "or"):
         conjunctive = (kind == "and") != negate
-        parts = [_dnf(f, negate) for f in formula[1]]
+        parts = [_dnf(f, negate, renames) for f in formula[1]]
         if conjunctive:
             return [
                 ([lit for lits, _ in combo for lit in lits], tuple(v for _, typed in combo for v in typed))
@@ -108,8 +113,17 @@ def _dnf(formula: Formula, negate: bool = False) -> list[Conjunction]:
             ]
         return [conj for part in parts for conj in part]
     if kind == "exists" and not negate:
-        return [(lits, formula[1] + typed) for lits, typed in _dnf(formula[2], negate)]
+        inner = dict(renames)
+        typed = []
+        for var, type_name in formula[1]:
+            inner[var] = f"{var}#{next(_FRESH)}"
+            typed.append((inner[var], type_name))
+        return [(lits, tuple(typed) + more) for lits, more in _dnf(formula[2], negate, inner)]
     raise UnsupportedGame(f"unsupported precondition {kind!r}")
+
+
+_FRESH = itertools.count()
+_TRUE: Formula = ("and", ())
 
 
 class _Facts:
@@ -136,10 +150,6 @@ class _Facts:
         for predicate, args in self.by_predicate.items():
             copy.by_predicate[predicate] = set(args)
         return copy
-
-
-def _is_var(arg: str) -> bool:
-    return arg.startswith("?")
 
 
 class GameData:
@@ -190,11 +200,23 @@ class GameData:
         names = display_names(entity_ids)
         self.entities = {i: Entity(id=i, type=self.types[i], name=names[i]) for i in entity_ids}
         self._checked_not_predicates()
-        self._preconditions = {name: _dnf(action.precondition) for name, action in self.domain.actions.items()}
-        self._command_cache: dict[tuple[str, tuple[str, ...]], str] = {}
-        self._static_templates = {
-            name: self._queries_static(symbols) for name, symbols in self.templates.items()
+        self.static_predicates = {p for p, _ in self.init} - self.fluent_predicates
+        static_facts: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+        for predicate, args in self.init:
+            if predicate in self.static_predicates:
+                static_facts[predicate].add(args)
+        self.static_index = StaticIndex(static_facts)
+        self.sizes = sizes = Counter(predicate for predicate, _ in self.init)
+        self.plans = {
+            name: [
+                (lits, Plan(lits, action.params + typed, set(), self.static_predicates, sizes))
+                for lits, typed in _dnf(action.precondition)
+            ]
+            for name, action in self.domain.actions.items()
         }
+        self._formula_plans: dict[tuple[int, frozenset[str]], list[Plan]] = {}
+        self._command_cache: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._static_templates = {name: self._queries_static(symbols) for name, symbols in self.templates.items()}
 
     def _supertypes(self, type_name: str) -> list[str]:
         result = [type_name]
@@ -267,6 +289,15 @@ class GameData:
                     return False
         return not any(isinstance(s, Ref) or (isinstance(s, Conditional) and isinstance(s.item, Ref)) for s in symbols)
 
+    def plan_for(self, formula: Formula, bound: frozenset[str]) -> list[Plan]:
+        """The join plans of an ``exists`` formula, its free variables already bound (compiled once)."""
+        key = (id(formula), bound)
+        if key not in self._formula_plans:
+            self._formula_plans[key] = [
+                Plan(lits, typed, set(bound), self.static_predicates, self.sizes) for lits, typed in _dnf(formula)
+            ]
+        return self._formula_plans[key]
+
     def expression(self, text: str) -> Expression:
         """The compiled form of an ``{expression}``."""
         return self._expressions[text]
@@ -299,7 +330,12 @@ class NativeGame:
     def load(cls, path: str | Path) -> NativeGame:
         """Read a ``game.tw-pddl`` file."""
         with open(path, encoding="utf-8") as f:
-            return cls(GameData(json.load(f)))
+            return cls.load_data(json.load(f))
+
+    @classmethod
+    def load_data(cls, data: dict) -> NativeGame:
+        """Read a parsed ``game.tw-pddl`` (``pddl_domain``, ``pddl_problem``, ``grammar``, ``walkthrough``)."""
+        return cls(GameData(data))
 
     # --- playing ---------------------------------------------------------------------------------------------
 
@@ -332,6 +368,19 @@ class NativeGame:
         """Whether the goal holds in the current state."""
         return self._holds(self.data.problem.goal, {})
 
+    def _run(self, plan: Plan, binding: dict[str, str]) -> Iterator[dict[str, str]]:
+        data = self.data
+        state = self.state
+        return plan.run(
+            lambda predicate, args: args in state.by_predicate.get(predicate, ()),
+            lambda predicate: state.by_predicate.get(predicate, ()),
+            data.static_index,
+            data.types,
+            data.subtypes,
+            data.objects_by_type,
+            binding,
+        )
+
     # --- actions ---------------------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
@@ -345,8 +394,8 @@ class NativeGame:
         seen: set[tuple[str, tuple[str, ...]]] = set()
         for name, action in self.data.domain.actions.items():
             params = [p for p, _ in action.params]
-            for conjunction, typed in self.data._preconditions[name]:
-                for binding in self._matches(conjunction, {}, action.params + typed):
+            for conjunction, plan in self.data.plans[name]:
+                for binding in self._run(plan, {}):
                     args = tuple(binding[p] for p in params)
                     key = (name, args)
                     fixed = frozenset(
@@ -357,60 +406,6 @@ class NativeGame:
                         continue
                     seen.add(key)
                     yield instance
-
-    def _matches(
-        self, conjunction: list[Literal], binding: dict[str, str], params: tuple[tuple[str, str], ...]
-    ) -> Iterator[dict[str, str]]:
-        """Bindings of the action's parameters (and existential variables) satisfying a conjunction."""
-        positives = [lit for lit in conjunction if lit[0]]
-        negatives = [lit for lit in conjunction if not lit[0]]
-        yield from self._join(positives, negatives, dict(binding), params)
-
-    def _join(self, positives, negatives, binding, params) -> Iterator[dict[str, str]]:
-        if not positives:
-            unbound = [(p, t) for p, t in params if p not in binding]
-            for p in {v for _, _, args in negatives for v in args if _is_var(v) and v not in binding}:
-                raise UnsupportedGame(f"variable {p} only in a negative precondition")
-            choices = [self.data.objects_by_type.get(t, []) for _, t in unbound]
-            for values in itertools.product(*choices):
-                full = dict(binding)
-                full.update((p, v) for (p, _), v in zip(unbound, values, strict=True))
-                if all(self._literal_holds(lit, full) for lit in negatives):
-                    yield full
-            return
-        # Join the most constrained positive literal first.
-        best = max(positives, key=lambda lit: sum(1 for a in lit[2] if not _is_var(a) or a in binding))
-        rest = [lit for lit in positives if lit is not best]
-        _, predicate, args = best
-        if predicate == "=":
-            left, right = (binding.get(a, a) for a in args)
-            if _is_var(left) or _is_var(right):
-                raise UnsupportedGame("equality on an unbound variable")
-            if left == right:
-                yield from self._join(rest, negatives, binding, params)
-            return
-        for fact in self.state.by_predicate.get(predicate, ()):
-            new = dict(binding)
-            for arg, value in zip(args, fact, strict=False):
-                if _is_var(arg):
-                    if new.setdefault(arg, value) != value:
-                        break
-                elif arg != value:
-                    break
-            else:
-                if len(fact) == len(args) and all(self._typed(p, t, new) for p, t in params):
-                    yield from self._join(rest, negatives, new, params)
-
-    def _typed(self, param: str, type_name: str, binding: dict[str, str]) -> bool:
-        value = binding.get(param)
-        return value is None or self.data.types.get(value) in self.data.subtypes[type_name]
-
-    def _literal_holds(self, literal: Literal, binding: dict[str, str]) -> bool:
-        positive, predicate, args = literal
-        ground = tuple(binding.get(a, a) for a in args)
-        if predicate == "=":
-            return (ground[0] == ground[1]) == positive
-        return ((predicate, ground) in self.state) == positive
 
     def _holds(self, formula: Formula, binding: dict[str, str]) -> bool:
         kind = formula[0]
@@ -426,10 +421,9 @@ class NativeGame:
         if kind == "or":
             return any(self._holds(f, binding) for f in formula[1])
         if kind in ("exists", "forall"):
-            conjunctions = _dnf(formula[2]) if kind == "exists" else None
-            if conjunctions is not None:
-                for conjunction, typed in conjunctions:
-                    for _ in self._matches(conjunction, binding, formula[1] + typed):
+            if kind == "exists":
+                for plan in self.data.plan_for(formula, frozenset(binding)):
+                    for _ in self._run(plan, binding):
                         return True
                 return False
             choices = [self.data.objects_by_type.get(t, []) for _, t in formula[1]]
@@ -455,12 +449,11 @@ class NativeGame:
 
     def _listed_effects(self, instance: _Instance, binding: dict[str, str]) -> list[tuple[Effect, dict, Atom]]:
         """The effects fast-downward keeps for this operator (see the module docstring)."""
-        added = {
-            (atom, effect.condition) for effect, _, atom in self._ground_effects(instance) if effect.positive
-        }
+        ground = list(self._ground_effects(instance))
+        added = {(atom, effect.condition) for effect, _, atom in ground if effect.positive}
         listed = []
-        for effect, inner, atom in self._ground_effects(instance):
-            if not self._condition_possible(effect.condition, inner):
+        for effect, inner, atom in ground:
+            if effect.condition != _TRUE and not self._condition_possible(effect.condition, inner):
                 continue
             if (effect.positive, atom[0], atom[1]) in instance.fixed:
                 continue  # the precondition already fixes this value
@@ -473,9 +466,9 @@ class NativeGame:
                     continue  # add wins over delete
                 if (False, atom[0], atom[1]) in instance.fixed:
                     continue
-                if atom not in self.state and atom not in self.data.init_set:
-                    if effect.condition == ("and", ()) and atom[0] not in self.data.added_predicates:
-                        continue
+                never_true = atom not in self.state and atom not in self.data.init_set
+                if never_true and effect.condition == _TRUE and atom[0] not in self.data.added_predicates:
+                    continue
             listed.append((effect, inner, atom))
         return listed
 
@@ -500,7 +493,11 @@ class NativeGame:
     def _apply(self, instance: _Instance) -> None:
         binding = dict(zip((p for p, _ in instance.action.params), instance.args, strict=True))
         listed = self._listed_effects(instance, binding)
-        fired = [(effect, atom) for effect, inner, atom in listed if self._holds(effect.condition, inner)]
+        fired = [
+            (effect, atom)
+            for effect, inner, atom in listed
+            if effect.condition == _TRUE or self._holds(effect.condition, inner)
+        ]
         for effect, atom in fired:
             if not effect.positive:
                 self.state.discard(atom)

@@ -150,11 +150,9 @@ class _RhsParser:
     def skip(self) -> None:
         while True:
             start = self.pos
+            if self.pos == 0:  # the comment pattern is anchored (``^``): it applies at the very start only
+                self.pos = _COMMENT.match(self.text, self.pos).end()
             self.pos = _TABS.match(self.text, self.pos).end()
-            if self.pos == 0:
-                match = _COMMENT.match(self.text, self.pos)
-                if match.end() > self.pos:
-                    self.pos = match.end()
             if self.pos == start:
                 return
 
@@ -166,10 +164,12 @@ class _RhsParser:
         while True:
             saved = self.pos
             symbol = self.symbol()
-            if symbol is None or self.pos == saved:
+            if symbol is None or (self.pos == saved and result):
                 self.pos = saved
                 return result
             result.append(symbol)
+            if self.pos == saved:  # an empty first symbol ends the text, as in tatsu's closure
+                return result
 
     def symbol(self) -> Symbol | None:
         for parse in (self.listed, self.conditional, self.ref, self.terminal):
@@ -258,8 +258,6 @@ class _RhsParser:
                 return Text(literal.group())
             self.pos -= 1
         literal = _LITERAL.match(self.text, self.pos)
-        if literal.end() == self.pos:
-            return None
         self.pos = literal.end()
         return Text(literal.group())
 
@@ -285,6 +283,7 @@ class Expression:
 
     @classmethod
     def parse(cls, text: str) -> Expression:
+        """Compile an expression (raises :class:`UnsupportedGame` for anything else)."""
         alternatives: list[tuple] = []
         terms: list[tuple[str, str | None, str | None]] = []
         expect_term = True
@@ -295,7 +294,7 @@ class Expression:
             if match is None:
                 break
             pos = match.end()
-            single, double, name, attr, plus, other = match.groups()
+            single, double, name, attr, plus, _ = match.groups()
             if expect_term and (single is not None or double is not None):
                 terms.append(("str", single if single is not None else double, None))
                 expect_term = False
