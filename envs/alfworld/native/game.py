@@ -22,7 +22,7 @@ import itertools
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,7 +161,7 @@ class GameData:
         self.problem = parse_problem(data["pddl_problem"])
         self.walkthrough: list[str] = list(data.get("walkthrough") or [])
         action_texts, grammar_json = parse_document(data["grammar"])
-        self.rules: dict[str, list[tuple[tuple | None, list[Symbol]]]] = {}
+        self.rules: dict[str, list[tuple[tuple | None, Sequence[Symbol]]]] = {}
         for name, rules in grammar_json.items():
             self.rules[name] = [
                 (parse_query(rule["condition"]) if rule.get("condition") else None, parse_rhs(rule["rhs"]))
@@ -235,7 +235,7 @@ class GameData:
                 subtypes[super_type].add(type_name)
         return subtypes
 
-    def _compile(self, symbols: list[Symbol]) -> None:
+    def _compile(self, symbols: Sequence[Symbol]) -> None:
         for symbol in symbols:
             if isinstance(symbol, Listed):
                 symbol = symbol.item
@@ -272,7 +272,7 @@ class GameData:
                     if not guarded or not required:
                         raise UnsupportedGame(f"the grammar queries {predicate!r}, deleted without a guard")
 
-    def _queries(self, symbols: list[Symbol], condition: tuple | None = None) -> Iterator[tuple]:
+    def _queries(self, symbols: Sequence[Symbol], condition: tuple | None = None) -> Iterator[tuple]:
         if condition:
             yield condition
         for symbol in symbols:
@@ -281,7 +281,7 @@ class GameData:
             if isinstance(symbol, Conditional) and symbol.query:
                 yield parse_query(symbol.query)
 
-    def _queries_static(self, symbols: list[Symbol]) -> bool:
+    def _queries_static(self, symbols: Sequence[Symbol]) -> bool:
         """Whether a template's text depends only on facts no action changes (so it can be cached)."""
         for query in self._queries(symbols):
             for predicate, _ in query:
@@ -542,7 +542,9 @@ class NativeGame:
             self.data._command_cache[key] = command
         return command
 
-    def derive(self, symbols: list[Symbol], variables: dict[str, Entity], mapping: dict[tuple[str, str], str]) -> str:
+    def derive(
+        self, symbols: Sequence[Symbol], variables: dict[str, Entity], mapping: dict[tuple[str, str], str]
+    ) -> str:
         """Expand symbols into text in a context (entities by placeholder name, placeholder -> object id)."""
         out: list[str] = []
         for symbol in symbols:
@@ -573,7 +575,7 @@ class NativeGame:
                 last = self.derive([Ref("list_last_separator")], variables, mapping)
                 out.append(separator.join(items[:-1]) + last + items[-1])
 
-    def _rule(self, name: str, mapping: dict) -> list[Symbol]:
+    def _rule(self, name: str, mapping: dict) -> Sequence[Symbol]:
         rules = self.data.rules.get(name)
         if not rules:
             raise UnsupportedGame(f"the grammar has no symbol #{name}#")

@@ -16,6 +16,7 @@ grammar's ``list_separator`` / ``list_last_separator`` / ``list_empty`` rules.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import textwrap
@@ -262,9 +263,10 @@ class _RhsParser:
         return Text(literal.group())
 
 
-def parse_rhs(text: str) -> list[Symbol]:
-    """Parse a right-hand side, template or feedback rule into symbols."""
-    return _RhsParser(text).symbols()
+@functools.lru_cache(maxsize=4096)
+def parse_rhs(text: str) -> tuple[Symbol, ...]:
+    """Parse a right-hand side, template or feedback rule into symbols (remembered: games share most texts)."""
+    return tuple(_RhsParser(text).symbols())
 
 
 # --- expressions -----------------------------------------------------------------------------------------------

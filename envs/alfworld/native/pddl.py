@@ -9,6 +9,7 @@ fluents other than ``total-cost``, derived predicates, durative actions) is refu
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,8 +164,9 @@ def _define(text: str) -> list[Any]:
     raise UnsupportedGame("no (define ...) in PDDL text")
 
 
+@functools.lru_cache(maxsize=8)
 def parse_domain(text: str) -> Domain:
-    """Read a domain's types and actions."""
+    """Read a domain's types and actions (remembered: ALFWorld's games share one domain; do not mutate)."""
     define = _define(text)
     domain = Domain()
     for section in _section(define, ":types"):
