@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.alfworld.dataset import GameStore
-from agentgym.envs.alfworld.engines import ENGINES, SelectedEngine
+from agentgym.envs.alfworld.engines import DEFAULT_ENGINE, ENGINES, SelectedEngine
 from agentgym.envs.alfworld.games import SPLITS, GameInfo
 from agentgym.envs.alfworld.native import NOTHING_HAPPENS
 from agentgym.error import DataNotFound, EnvCrashed, ResetNeeded
@@ -58,14 +58,14 @@ class ALFWorldEnv(TextEnv):
     it, and asks fast-downward for an optimal plan from the current state once the agent has left it (that
     needs TextWorld's engine, ``pip install 'agentgym[alfworld-textworld]'``).
 
-    The games are played by a native engine (``engine="native"``, the default: pure Python, the same text,
-    admissible commands and wins as ALFWorld's engine, ~50x faster) or by ALFWorld's own engine
-    (``engine="textworld"``: TextWorld's PDDL interpreter with ALFWorld's name demangler). The few games the
-    native engine does not reproduce exactly are played by TextWorld's, as the protocol card records.
+    The games are played by ALFWorld's own engine (``engine="textworld"``, the default for now: TextWorld's PDDL
+    interpreter with ALFWorld's name demangler) or by a native engine (``engine="native"``: pure Python, no
+    compiled planner, the same text, admissible commands and wins, tens of times faster). Games the native
+    engine does not reproduce exactly are played by TextWorld's, as the protocol card records.
 
     Args:
         split: the split a seed-only reset draws from (default ``valid_unseen``).
-        engine: ``"native"`` (default) or ``"textworld"``.
+        engine: ``"textworld"`` (default) or ``"native"``.
         admissible_actions: put the admissible commands in ``info["admissible_actions"]``.
         render_mode: ``"ansi"`` returns the last observation from ``render()``.
         data_dir: a folder with ``json_2.1.1/`` (the official layout; ALFWorld's ``$ALFWORLD_DATA`` works) or
@@ -89,7 +89,7 @@ class ALFWorldEnv(TextEnv):
         admissible_actions: bool = False,
         render_mode: str | None = None,
         data_dir: str | os.PathLike | None = None,
-        engine: str = "native",
+        engine: str = DEFAULT_ENGINE,
     ) -> None:
         """Set up; the data is listed on first use and the game engine starts at the first reset."""
         if engine not in ENGINES:
