@@ -129,10 +129,12 @@ def compare_game(path: Path, task_id: str, *, walks: int = 1, steps: int = 30, s
     return result
 
 
-def sweep(store: GameStore, split: str, *, walks: int, steps: int, limit: int | None = None) -> list[GameResult]:
-    """Compare every game of a split (or its first ``limit``), printing one line per game."""
+def sweep(
+    store: GameStore, split: str, *, walks: int, steps: int, limit: int | None = None, shard: tuple[int, int] = (0, 1)
+) -> list[GameResult]:
+    """Compare every game of a split (its first ``limit``; of those, shard ``i`` of ``n``), one line per game."""
     results = []
-    task_ids = store.task_ids(split)[:limit]
+    task_ids = store.task_ids(split)[:limit][shard[0] :: shard[1]]
     for n, task_id in enumerate(task_ids, 1):
         start = time.perf_counter()
         result = compare_game(store.game_file(task_id), task_id, walks=walks, steps=steps)
@@ -151,11 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--walks", type=int, default=1)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--shard", default="0/1", help="I/N: every N-th game from the I-th (parallel sweeps)")
     args = parser.parse_args(argv)
+    index, count = (int(part) for part in args.shard.split("/"))
     store = GameStore(args.data_dir)
-    report = {"walks": args.walks, "steps": args.steps, "splits": {}}
+    report = {"walks": args.walks, "steps": args.steps, "shard": args.shard, "splits": {}}
     for split in args.split:
-        results = sweep(store, split, walks=args.walks, steps=args.steps, limit=args.limit)
+        results = sweep(store, split, walks=args.walks, steps=args.steps, limit=args.limit, shard=(index, count))
         report["splits"][split] = {
             "games": len(results),
             "identical": sum(r.identical for r in results),
