@@ -262,14 +262,13 @@ class GameData:
                 continue
             positive = predicate[4:]
             for action in self.domain.actions.values():
-                required = [lit for conj, _ in _dnf(action.precondition) for lit in conj]
                 for effect in action.effects:
                     if effect.predicate != positive or effect.positive:
                         continue
-                    guarded = effect.condition == ("and", ()) and all(
+                    guarded = effect.condition == _TRUE and all(
                         (True, positive, effect.args) in conj for conj, _ in _dnf(action.precondition)
                     )
-                    if not guarded or not required:
+                    if not guarded:
                         raise UnsupportedGame(f"the grammar queries {predicate!r}, deleted without a guard")
 
     def _queries(self, symbols: Sequence[Symbol], condition: tuple | None = None) -> Iterator[tuple]:
@@ -402,7 +401,7 @@ class NativeGame:
                         (pos, pred, tuple(binding.get(a, a) for a in lit_args)) for pos, pred, lit_args in conjunction
                     )
                     instance = _Instance(action, args, fixed)
-                    if key in seen or not self._has_effect(instance, binding):
+                    if key in seen or not self._listed_effects(instance):
                         continue
                     seen.add(key)
                     yield instance
@@ -447,7 +446,7 @@ class NativeGame:
             else:
                 yield effect, binding, (effect.predicate, tuple(binding.get(a, a) for a in effect.args))
 
-    def _listed_effects(self, instance: _Instance, binding: dict[str, str]) -> list[tuple[Effect, dict, Atom]]:
+    def _listed_effects(self, instance: _Instance) -> list[tuple[Effect, dict, Atom]]:
         """The effects fast-downward keeps for this operator (see the module docstring)."""
         ground = list(self._ground_effects(instance))
         added = {(atom, effect.condition) for effect, _, atom in ground if effect.positive}
@@ -487,12 +486,8 @@ class NativeGame:
                 return True
         return False
 
-    def _has_effect(self, instance: _Instance, binding: dict[str, str]) -> bool:
-        return bool(self._listed_effects(instance, binding))
-
     def _apply(self, instance: _Instance) -> None:
-        binding = dict(zip((p for p, _ in instance.action.params), instance.args, strict=True))
-        listed = self._listed_effects(instance, binding)
+        listed = self._listed_effects(instance)
         fired = [
             (effect, atom)
             for effect, inner, atom in listed
