@@ -1,10 +1,10 @@
 """The two ALFWorld game engines behind one interface, and which games the native one hands to TextWorld.
 
-- ``native``: :mod:`agentgym.envs.alfworld.native`, pure Python, identical text (see the README's
-  sweep). Games listed in ``native_fallback.txt`` (games the sweep found to differ) and games the native
-  engine refuses (:class:`~agentgym.envs.alfworld.native.UnsupportedGame`) are played by TextWorld instead,
-  with a warning; the env's protocol card names them.
-- ``textworld`` (:data:`DEFAULT_ENGINE` until the sweep is complete): ALFWorld's own engine (TextWorld's
+- ``native`` (:data:`DEFAULT_ENGINE`): :mod:`agentgym.envs.alfworld.native`, pure Python, identical text
+  (see the README's sweep). Games listed in ``native_fallback.txt`` (games the sweep found to differ) and
+  games the native engine refuses (:class:`~agentgym.envs.alfworld.native.UnsupportedGame`) are played by
+  TextWorld instead, with a warning; the env's protocol card names them.
+- ``textworld``: ALFWorld's own engine (TextWorld's
   ``PddlEnv`` + ``AlfredDemangler``, :mod:`.engine`), the reference; needs ``pip install
   'agentgym[alfworld-textworld]'``.
 
@@ -24,9 +24,9 @@ from agentgym.envs.alfworld.native import ENGINE_VERSION, NativeGame, Unsupporte
 from agentgym.error import DependencyNotInstalled
 
 ENGINES = ("native", "textworld")
-#: The engine an env gets by default. It becomes "native" once the equivalence sweep
-#: (``python -m agentgym.envs.alfworld.equivalence``) has found every game of the evaluation splits identical.
-DEFAULT_ENGINE = "textworld"
+#: The engine an env gets by default: the equivalence sweep (``python -m agentgym.envs.alfworld.equivalence``)
+#: found every game of valid_unseen, valid_seen and valid_train identical (envs/alfworld/README.md).
+DEFAULT_ENGINE = "native"
 TEXTWORLD_EXTRA = "alfworld-textworld"
 
 

@@ -58,14 +58,14 @@ class ALFWorldEnv(TextEnv):
     it, and asks fast-downward for an optimal plan from the current state once the agent has left it (that
     needs TextWorld's engine, ``pip install 'agentgym[alfworld-textworld]'``).
 
-    The games are played by ALFWorld's own engine (``engine="textworld"``, the default for now: TextWorld's PDDL
-    interpreter with ALFWorld's name demangler) or by a native engine (``engine="native"``: pure Python, no
-    compiled planner, the same text, admissible commands and wins, tens of times faster). Games the native
-    engine does not reproduce exactly are played by TextWorld's, as the protocol card records.
+    The games are played by a native engine (``engine="native"``, the default: pure Python, no compiled
+    planner, the same text, admissible commands and wins as ALFWorld's engine, tens of times faster) or by
+    ALFWorld's own engine (``engine="textworld"``: TextWorld's PDDL interpreter with its name demangler).
+    Games the native engine does not reproduce exactly are played by TextWorld's, as the protocol card records.
 
     Args:
         split: the split a seed-only reset draws from (default ``valid_unseen``).
-        engine: ``"textworld"`` (default) or ``"native"``.
+        engine: ``"native"`` (default) or ``"textworld"``.
         admissible_actions: put the admissible commands in ``info["admissible_actions"]``.
         render_mode: ``"ansi"`` returns the last observation from ``render()``.
         data_dir: a folder with ``json_2.1.1/`` (the official layout; ALFWorld's ``$ALFWORLD_DATA`` works) or

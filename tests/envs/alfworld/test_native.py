@@ -152,13 +152,13 @@ def test_native_engine_imports_neither_textworld_nor_the_planner(store):
 
 
 def test_the_card_names_the_engine():
-    native = gymnasium.make("agentgym/ALFWorld-v0", engine="native")
-    reference = gymnasium.make("agentgym/ALFWorld-v0")
+    native = gymnasium.make("agentgym/ALFWorld-v0")
+    reference = gymnasium.make("agentgym/ALFWorld-v0", engine="textworld")
     try:
         card = native.unwrapped.protocol()
         assert card["engine"] == "native" and card["engine_version"] == ENGINE_VERSION
         assert card["textworld_fallback_games"] == sorted(engines.fallback_games())
-        assert reference.unwrapped.protocol()["engine"] == "textworld"  # the default until the sweep is complete
+        assert reference.unwrapped.protocol()["engine"] == "textworld"
         assert reference.unwrapped.protocol()["textworld"] == "1.7.0"
     finally:
         native.close()
