@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30, help="replays of one game (0 to skip)")
     args = parser.parse_args()
 
-    env = ALFWorldEnv(split=args.split)
+    env = ALFWorldEnv(engine="textworld", split=args.split)
     task_ids = env.tasks.split(args.split)[: args.games]
     env.reset(options={"task_id": task_ids[0]})
     start = time.perf_counter()

@@ -64,8 +64,8 @@ def main() -> None:
     parser.add_argument("--extra", type=int, default=15, help="non-walkthrough commands per game")
     args = parser.parse_args()
 
-    env = gymnasium.make("agentgym/ALFWorld-v0")
-    env_adm = gymnasium.make("agentgym/ALFWorld-v0", admissible_actions=True)
+    env = gymnasium.make("agentgym/ALFWorld-v0", engine="textworld")
+    env_adm = gymnasium.make("agentgym/ALFWorld-v0", admissible_actions=True, engine="textworld")
     base = env.unwrapped
     split_ids = base.tasks.split(args.split)
     task_ids = split_ids[:: max(1, len(split_ids) // args.games)][: args.games]

@@ -9,16 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.alfworld.dataset import GameStore
+from agentgym.envs.alfworld.engines import DEFAULT_ENGINE, ENGINES, SelectedEngine
 from agentgym.envs.alfworld.games import SPLITS, GameInfo
-from agentgym.error import DataNotFound, DependencyNotInstalled, EnvCrashed, ResetNeeded
+from agentgym.envs.alfworld.native import NOTHING_HAPPENS
+from agentgym.error import DataNotFound, EnvCrashed, ResetNeeded
 from agentgym.protocol import file_sha256
 from agentgym.tasks import TaskSet
 
 if TYPE_CHECKING:
-    from agentgym.envs.alfworld.engine import AlfredGame
+    from agentgym.envs.alfworld.engines import Engine
 
-#: What ALFWorld answers to any command that is not admissible (textworld's ``PddlEnv.step``).
-NOTHING_HAPPENS = "Nothing happens."
+__all__ = ["NOTHING_HAPPENS", "ALFWorldEnv", "paper_observation"]
 
 _TASK_RE = re.compile(r"Your task is to: (.*)")
 
@@ -53,12 +54,18 @@ class ALFWorldEnv(TextEnv):
     ``task_type`` (one of the six) and ``invalid_action``; ``admissible_actions=True`` lists ALFWorld's
     admissible commands (free: the game computes them on every step anyway).
 
-    ``expert_action()`` replays the game file's stored walkthrough (it wins every ``valid_seen`` and
-    ``valid_unseen`` game) while the agent follows it, and asks fast-downward for an optimal plan from the
-    current state once the agent has left it.
+    ``expert_action()`` replays the game file's stored walkthrough (it wins every game) while the agent follows
+    it, and asks fast-downward for an optimal plan from the current state once the agent has left it (that
+    needs TextWorld's engine, ``pip install 'agentgym[alfworld-textworld]'``).
+
+    The games are played by a native engine (``engine="native"``, the default: pure Python, no compiled
+    planner, the same text, admissible commands and wins as ALFWorld's engine, tens of times faster) or by
+    ALFWorld's own engine (``engine="textworld"``: TextWorld's PDDL interpreter with its name demangler).
+    Games the native engine does not reproduce exactly are played by TextWorld's, as the protocol card records.
 
     Args:
         split: the split a seed-only reset draws from (default ``valid_unseen``).
+        engine: ``"native"`` (default) or ``"textworld"``.
         admissible_actions: put the admissible commands in ``info["admissible_actions"]``.
         render_mode: ``"ansi"`` returns the last observation from ``render()``.
         data_dir: a folder with ``json_2.1.1/`` (the official layout; ALFWorld's ``$ALFWORLD_DATA`` works) or
@@ -82,11 +89,15 @@ class ALFWorldEnv(TextEnv):
         admissible_actions: bool = False,
         render_mode: str | None = None,
         data_dir: str | os.PathLike | None = None,
+        engine: str = DEFAULT_ENGINE,
     ) -> None:
         """Set up; the data is listed on first use and the game engine starts at the first reset."""
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
         self._store = GameStore(data_dir)
-        self._game: AlfredGame | None = None
+        self._engine = SelectedEngine(engine)
+        self._game: Engine | None = None
         self._game_info: GameInfo | None = None
         self._plan: list[str] | None = None
 
@@ -105,13 +116,8 @@ class ALFWorldEnv(TextEnv):
 
     def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
         game_file = self._store.game_file(task_id)
-        if self._game is None:
-            try:
-                from agentgym.envs.alfworld.engine import AlfredGame
-            except ImportError as e:
-                raise DependencyNotInstalled("alfworld", "alfworld") from e
-            self._game = AlfredGame()
-        intro = self._game.start(game_file)
+        intro = self._engine.start(task_id, game_file)
+        self._game = self._engine.current
         self._game_info = GameInfo.parse(task_id)
         self._plan = self._game.walkthrough
         match = _TASK_RE.search(intro)
@@ -152,18 +158,19 @@ class ALFWorldEnv(TextEnv):
         """What results depend on: the engine's versions and the game archives' sha256 (or the games' folder)."""
         archives = [self._store.root / f"{split}.tar.xz" for split in SPLITS]
         files = {f"alfworld/{a.name}": file_sha256(a) for a in archives if a.is_file()}
-        versions = {name: _version(name) for name in ("alfworld", "textworld")}
-        return {**versions, "data_files": files, "games_dir": None if files else str(self._store.root)}
+        engine = self._engine.versions()
+        if engine["engine"] == "textworld" or engine["textworld_fallback_games"]:
+            engine.update({name: _version(name) for name in ("alfworld", "textworld")})
+        return {**engine, "data_files": files, "games_dir": None if files else str(self._store.root)}
 
-    def _require_game(self) -> AlfredGame:
+    def _require_game(self) -> Engine:
         if self._game is None or self._task_id is None:
             raise ResetNeeded("call reset() before step() or expert_action()")
         return self._game
 
     def close(self) -> None:
         """Release the game engine (idempotent)."""
-        if self._game is not None:
-            self._game.close()
-            self._game = None
+        self._engine.close()
+        self._game = None
         self._task_id = None
         super().close()

@@ -1,4 +1,4 @@
-"""The env against the real ALFWorld engine (alfworld 0.4.2 / textworld), on the valid_unseen and valid_seen games."""
+"""The env, on both engines, against the real ALFWorld engine (alfworld 0.4.2 / textworld), run unmodified."""
 
 import gymnasium
 import pytest
@@ -28,10 +28,10 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["native", "textworld"])
 def env(request):
     try:
-        env = gymnasium.make("agentgym/ALFWorld-v0", admissible_actions=True)
+        env = gymnasium.make("agentgym/ALFWorld-v0", admissible_actions=True, engine=request.param)
         env.unwrapped.tasks.split("valid_unseen")
     except FileNotFoundError as e:
         pytest.skip(str(e))
@@ -214,12 +214,12 @@ def test_closed_envs_hand_their_planner_library_to_new_ones():
     """PddlEnv dlopens a library copy per instance; too many copies in one process crash in dlopen."""
     from agentgym.envs.alfworld import engine
 
-    first = gymnasium.make("agentgym/ALFWorld-v0")
+    first = gymnasium.make("agentgym/ALFWorld-v0", engine="textworld")
     first.reset(options={"split": "valid_seen", "index": 0})
     library = first.unwrapped._game._env.unwrapped.downward_lib
     first.close()
     assert engine._RELEASED_LIBRARIES[-1] is library
-    second = gymnasium.make("agentgym/ALFWorld-v0")
+    second = gymnasium.make("agentgym/ALFWorld-v0", engine="textworld")
     _, info = second.reset(options={"split": "valid_seen", "index": 1})
     assert second.unwrapped._game._env.unwrapped.downward_lib is library
     while not info["won"]:

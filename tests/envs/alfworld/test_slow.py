@@ -76,7 +76,7 @@ MEMORY_PROBE = """
 import sys
 from benchmarks.alfworld_memory import play, rss_mb, slope
 from agentgym.envs.alfworld.env import ALFWorldEnv
-env = ALFWorldEnv(split="valid_seen")
+env = ALFWorldEnv(split="valid_seen", engine="textworld")
 ids = env.tasks.split("valid_seen")[:60]
 play(env, ids[0])
 points = []
