@@ -27,7 +27,7 @@ def test_every_pinned_file_verifies(prompts_dir, name):
         pytest.skip(f"{name} is not in this copy of the prompts dataset")
     expected = hashlib.sha256((prompts_dir / name).read_bytes()).hexdigest()
     assert paper_prompts.source(name).sha256 == expected
-    assert paper_prompts.path(name) == (prompts_dir / name).resolve()
+    assert paper_prompts.path(name).resolve() == (prompts_dir / name).resolve()
 
 
 def test_urls_name_repository_commit_and_path():
