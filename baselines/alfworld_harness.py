@@ -244,9 +244,8 @@ class ALFWorldReflexionAgent(ALFWorldReActAgent):
         """See the class docstring."""
         super().__init__(policy, **settings)
         if self.choice.paper:
-            self.reflection_examples = paper_prompts.text(REFLECTION_EXAMPLES_FILE)
-            self.reflection_template = paper_prompts.fstring_template(
-                REFLECTION_CODE_FILE, "_generate_reflection_query", "query"
+            self.reflection_examples, self.reflection_template = reflection_prompt(
+                REFLECTION_EXAMPLES_FILE, REFLECTION_CODE_FILE
             )
 
     def memory(self) -> list[str]:
@@ -289,6 +288,12 @@ async def complete_with_retries(
         if len(completion.text.strip()) >= MIN_REPLY_CHARS:
             return completion.text, completions
     return "", completions
+
+
+def reflection_prompt(examples_file: str, code_file: str) -> tuple[str, str]:
+    """Reflexion's few-shot reflection examples and its ``_generate_reflection_query`` f-string as a template."""
+    template = paper_prompts.fstring_template(code_file, "_generate_reflection_query", "query")
+    return paper_prompts.text(examples_file), template
 
 
 def with_past_plans(query: str, earlier: list[str]) -> str:

@@ -39,6 +39,7 @@ from agentgym.baselines.alfworld_harness import (
     TEMPERATURE_STEP,
     TRIES,
     complete_with_retries,
+    reflection_prompt,
     with_past_plans,
 )
 from agentgym.baselines.prompts import INSTRUCTIONS
@@ -200,9 +201,8 @@ class WebShopReflexionAgent(WebShopReActAgent):
         """See the class docstring."""
         super().__init__(policy, **settings)
         if self.choice.paper:
-            self.reflection_examples = paper_prompts.text(REFLECTION_EXAMPLES_FILE)
-            self.reflection_template = paper_prompts.fstring_template(
-                REFLECTION_CODE_FILE, "_generate_reflection_query", "query"
+            self.reflection_examples, self.reflection_template = reflection_prompt(
+                REFLECTION_EXAMPLES_FILE, REFLECTION_CODE_FILE
             )
 
     def base_prompt(self) -> str:
