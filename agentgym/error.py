@@ -29,9 +29,9 @@ def import_optional(module: str, extra: str, *, package: str | None = None) -> M
     Example:
         >>> import_optional("json", "test").__name__
         'json'
-        >>> import_optional("nltk_not_here.stem", "webshop")
+        >>> import_optional("plotting_not_here.pyplot", "report")
         Traceback (most recent call last):
-        agentgym.error.DependencyNotInstalled: nltk_not_here is not installed: run `pip install 'agentgym[webshop]'`
+        agentgym.error.DependencyNotInstalled: plotting_not_here is not installed: run `pip install 'agentgym[report]'`
     """
     try:
         return importlib.import_module(module)
@@ -60,11 +60,11 @@ class NameNotFound(Error, KeyError):
     ``str()`` is the one-line message: what was asked for, the closest known names, and the known names.
 
     Example:
-        >>> error = NameNotFound("agent", "raect", ["direct", "expert", "react"])
+        >>> error = NameNotFound("agent", "exprt", ["direct", "expert"])
         >>> error.suggestions
-        ['react']
+        ['expert']
         >>> print(error)
-        unknown agent 'raect'; did you mean 'react'? known: direct, expert, react
+        unknown agent 'exprt'; did you mean 'expert'? known: direct, expert
     """
 
     def __init__(

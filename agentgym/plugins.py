@@ -2,7 +2,7 @@
 
 A plugin is a module holding ``PLUGIN = Plugin(...)``, named by an entry point of the group ``agentgym.plugins``
 (in setup.cfg: ``[options.entry_points] agentgym.plugins = my-bench = my_package.plugin``). agentgym's own
-benchmarks and baselines are plugins like any other, so a third-party package adds a benchmark, an agent, a
+benchmarks and agents are plugins like any other, so a third-party package adds a benchmark, an agent, a
 preset or a dataset the same way. A plugin module is imported when ``agentgym`` is (to register its env ids):
 it must stay import-light (no simulator, model or web framework at module level; declare code by
 ``"module:attr"`` strings).
