@@ -31,7 +31,7 @@ def load_attribute(path: str) -> Any:
         AttributeError: the module has no such attribute.
     """
     module_name, colon, attr = path.partition(":")
-    if not colon or not module_name or not attr:
+    if not colon or not module_name or module_name.startswith(".") or not attr:
         raise ImportError(f"{path!r} is not a 'module:attr' path")
     target: Any = importlib.import_module(module_name)
     for part in attr.split("."):
