@@ -1,11 +1,11 @@
 """agentgym: the standard LLM-agent benchmarks as one Gymnasium suite, and the baseline agents.
 
-``import agentgym`` registers every env id with gymnasium::
+``import agentgym`` registers every env id the installed plugins declare (``agentgym list`` shows them)::
 
     import gymnasium, agentgym
-    env = gymnasium.make("agentgym/Game24-v0")
+    env = gymnasium.make("agentgym/<Name>-v0")
 
-(``gymnasium.register_envs(agentgym)`` and ``gymnasium.make("agentgym:agentgym/Game24-v0")`` work too.)
+(``gymnasium.register_envs(agentgym)`` and ``gymnasium.make("agentgym:agentgym/<Name>-v0")`` work too.)
 Heavy modules load lazily: :func:`evaluate` (and :func:`aevaluate`, its coroutine, for a running event loop such
 as Jupyter's) imports the runner on first use.
 """

@@ -15,20 +15,22 @@ Writing your own agent::
             completion = (await self.policy.agenerate([self.request(observation)]))[0]
             return AgentStep(action=completion.text.strip(), response=completion.text)
 
-    agentgym.evaluate("agentgym/Game24-v0", agent=EchoAgent, policy="random", limit=5)
+    agentgym.evaluate(ENV_ID, agent=EchoAgent, policy="random", limit=5)
 
-or from the CLI: ``agentgym run game24 --agent my_pkg.my_module:EchoAgent``.
+or from the CLI: ``agentgym run ENV --agent my_pkg.my_module:EchoAgent``. A package makes its agents known by
+name (``--agent echo``) through a plugin (:attr:`agentgym.plugins.Plugin.agents`).
 """
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from agentgym.error import SettingError
 from agentgym.policies.base import Completion, Policy, Request, Sampling
+from agentgym.registry import Registry, load_attribute
 
 
 @dataclass(frozen=True)
@@ -186,44 +188,35 @@ class DirectAgent(Agent):
         return AgentStep(action=lines[0] if lines else "", response=completion.text, usage=_usage(completion))
 
 
-#: Built-in agents by name; values are classes or lazy ``"module:Class"`` strings.
-AGENTS: dict[str, type[Agent] | str] = {
-    "expert": ExpertAgent,
-    "direct": DirectAgent,
-    "react": "agentgym.baselines.react:ReActAgent",
-    "reflexion": "agentgym.baselines.reflexion:ReflexionAgent",
-    "tot": "agentgym.baselines.tot:ToTAgent",
-    "rafa": "agentgym.baselines.rafa:RAFAAgent",
-    "cops": "agentgym.baselines.cops:CoPSAgent",
-    "eto": "agentgym.baselines.eto.agent:EtoAgent",
-    "react-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReActAgent",
-    "reflexion-alfworld": "agentgym.baselines.alfworld_harness:ALFWorldReflexionAgent",
-    "cops-alfworld": "agentgym.baselines.cops_alfworld:ALFWorldCoPSAgent",
-    "react-webshop": "agentgym.baselines.webshop_harness:WebShopReActAgent",
-    "reflexion-webshop": "agentgym.baselines.webshop_harness:WebShopReflexionAgent",
-}
+def _agents() -> dict[str, type[Agent] | str]:
+    """The core's agents, then every plugin's (``"module:Class"`` strings, imported on first lookup)."""
+    from agentgym.plugins import collect, merge
+
+    core: dict[str, type[Agent] | str] = {"expert": ExpertAgent, "direct": DirectAgent}
+    return merge("agent", [("agentgym", core), *((plugin.name, plugin.agents) for plugin in collect())])
+
+
+#: Agents by name: the core's and the plugins'. Values are classes or lazy ``"module:Class"`` strings.
+AGENTS: Registry[type[Agent]] = Registry("agent", _agents, lazy=True, forms=lambda names: [*names, "'module:Class'"])
 
 
 def resolve_agent(spec: str | type[Agent]) -> type[Agent]:
     """Return the agent class for a name (``"expert"``), a ``"module:Class"`` path, or a class.
 
     Raises:
-        ValueError: for an unknown name or a path that does not name an :class:`Agent` subclass.
+        NameNotFound: (a KeyError) for an unknown name.
+        SettingError: (a ValueError) for a path that cannot be imported or does not name an :class:`Agent`
+            subclass.
     """
-    if isinstance(spec, type):
-        target: type[Agent] | str = spec
-    elif spec in AGENTS:
-        target = AGENTS[spec]
-    elif ":" in spec:
-        target = spec
-    else:
-        raise ValueError(f"unknown agent {spec!r}; known: {', '.join(sorted(AGENTS))}, or 'module:Class'")
-    if isinstance(target, str):
-        module_name, _, attr = target.partition(":")
-        try:
-            target = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as e:
-            raise ValueError(f"cannot load agent {target!r}: {e}") from e
+    try:
+        if isinstance(spec, type):
+            target: Any = spec
+        elif spec in AGENTS or ":" not in spec:
+            target = AGENTS[spec]
+        else:
+            target = load_attribute(spec)
+    except (ImportError, AttributeError) as e:
+        raise SettingError(f"cannot load agent {spec!r}: {e}") from e
     if not (isinstance(target, type) and issubclass(target, Agent)):
-        raise ValueError(f"{spec!r} is not an agentgym.agent.Agent subclass")
+        raise SettingError(f"{spec!r} is not an agentgym.agent.Agent subclass")
     return target

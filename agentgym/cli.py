@@ -1,7 +1,8 @@
-"""The ``agentgym`` command: ``list``, ``run``, ``eto``, ``report``, ``presets``, ``data``, ``serve``.
+"""The ``agentgym`` command: ``list``, ``run``, ``report``, ``presets``, ``data``, ``serve``, and the plugins' commands.
 
-Every error, from option parsing or from a command, is one line on stderr, ``error: MESSAGE``, with the message
-(and any task id, path or name in it) printed literally, never read as rich markup.
+Plugins add commands (:attr:`agentgym.plugins.Plugin.commands`), top-level or in a group (``serve``). Every error,
+from option parsing or from a command, is one line on stderr, ``error: MESSAGE``, with the message (and any task
+id, path or name in it) printed literally, never read as rich markup.
 """
 
 from __future__ import annotations
@@ -18,8 +19,17 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from agentgym import data, validate
-from agentgym.error import Error, NotARunFolder, OutputError, OutputFolderUnavailable, PolicyUnavailable, RunLocked
+from agentgym import data, plugins
+from agentgym.error import (
+    Error,
+    NameNotFound,
+    OutputError,
+    OutputFolderUnavailable,
+    PolicyUnavailable,
+    RunLocked,
+    SettingError,
+)
+from agentgym.registry import load_attribute
 
 
 class _Commands(TyperGroup):
@@ -54,8 +64,14 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Benchmark data: where it is looked for, and downloads.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-serve_app = typer.Typer(help="Serve the WebShop site or a model server.", no_args_is_help=True)
+serve_app = typer.Typer(help="Serve a model server, or a benchmark's site.", no_args_is_help=True)
 app.add_typer(serve_app, name="serve")
+
+
+#: What plugin code (an env's or an agent's constructor, gymnasium's ``make``) raises for a setting it does not take
+#: or accept: Python's own errors, not agentgym's, so the commands that hand user settings (``--env-arg``,
+#: ``--agent-arg``) to plugin code catch them beside :class:`Error`.
+PLUGIN_SETTING_ERRORS = (TypeError, ValueError, KeyError)
 
 
 def console() -> Console:
@@ -81,15 +97,8 @@ def print_error(message: str) -> None:
 
 def fail(error: BaseException | str, code: int = 2) -> NoReturn:
     """Print ``error`` with :func:`print_error` and end the command with exit status ``code``."""
-    print_error(error if isinstance(error, str) else message_of(error))
+    print_error(str(error))
     raise typer.Exit(code)
-
-
-def message_of(error: BaseException) -> str:
-    """An exception's message (a KeyError's without the quotes ``str`` adds)."""
-    if isinstance(error, KeyError) and len(error.args) == 1:
-        return str(error.args[0])
-    return str(error)
 
 
 def parse_settings(pairs: list[str] | None) -> dict[str, Any]:
@@ -118,7 +127,7 @@ def list_envs() -> None:
     from agentgym.runner.worker import EnvConfig
 
     table = Table("env id", "name", "max steps", "splits (tasks)", "status")
-    for entry in ENVS:
+    for entry in ENVS.values():
         try:
             env = EnvConfig(entry.env_id).make()
             try:
@@ -146,7 +155,7 @@ def _split_size(tasks: Any, name: str) -> str:
 @app.command()
 def run(
     env: Annotated[
-        str | None, typer.Argument(help="Env: a short name (game24) or a full id; optional with --preset.")
+        str | None, typer.Argument(help="Env: a short name or a full id (see `agentgym list`); optional with --preset.")
     ] = None,
     preset: Annotated[
         str | None, typer.Option(help="A paper's setting (split, step cap, trials, agent); see `agentgym presets`.")
@@ -189,12 +198,12 @@ def run(
 
     settings: dict[str, Any] = {"agent_kwargs": {}, "env_kwargs": {}}
     if preset is not None:
-        from agentgym.baselines.presets import preset_arguments
+        from agentgym.presets import preset_arguments
 
         try:
             settings = preset_arguments(preset)
-        except KeyError as e:
-            raise typer.BadParameter(message_of(e), param_hint="--preset") from e
+        except NameNotFound as e:
+            raise typer.BadParameter(str(e), param_hint="--preset") from e
     if agent is not None and agent != settings.get("agent"):
         settings["agent_kwargs"] = {}  # a preset's agent settings are for its own agent
     chosen = {"agent": agent, "split": split, "limit": limit, "trials": trials, "max_steps": max_steps}
@@ -212,8 +221,8 @@ def run(
         raise typer.BadParameter("give an env (or a --preset)", param_hint="ENV")
     try:
         env_id = resolve_env_id(name)
-    except KeyError as e:
-        raise typer.BadParameter(message_of(e), param_hint="ENV") from e
+    except NameNotFound as e:
+        raise typer.BadParameter(str(e), param_hint="ENV") from e
     if out is None:
         parts = (env_id.split("/")[-1].lower(), preset or settings.get("split") or "default", settings["agent"], policy)
         out = str(Path("runs") / "-".join(x.replace(":", "_").replace("/", "_") for x in parts))
@@ -239,8 +248,8 @@ def run(
         fail(e, 1)
     except (PolicyUnavailable, OutputError) as e:
         stopped = f"the run stopped; its finished episodes are in {out}: run the same command again to resume"
-        fail(f"{message_of(e)} ({stopped})", 1)
-    except (Error, ValueError, KeyError, TypeError) as e:
+        fail(f"{e} ({stopped})", 1)
+    except (Error, *PLUGIN_SETTING_ERRORS) as e:
         fail(e)
     print_summary(result.summary, result.out)
     failed = result.failed
@@ -253,47 +262,10 @@ def run(
         raise typer.Exit(3)
 
 
-@app.command()
-def eto(
-    env: Annotated[str, typer.Argument(help="Env name or id (game24, alfworld, webshop, sciworld).")],
-    out: Annotated[str, typer.Option(help="Output folder; rerunning resumes at the stage that did not finish.")],
-    base_model: Annotated[str | None, typer.Option(help="Transformers folder or .gguf [default: embedded].")] = None,
-    iterations: Annotated[int | None, typer.Option(help="Explore-pairs-DPO rounds [default: the paper's].")] = None,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N training tasks.")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Step cap per episode [default: the paper's].")] = None,
-    workers: Annotated[int, typer.Option(help="Env worker processes of the expert and exploration runs.")] = 1,
-    lora: Annotated[bool, typer.Option(help="Train LoRA adapters (merged into each checkpoint).")] = False,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Any ETO setting KEY=VALUE (repeatable).")] = None,
-    progress: Annotated[bool, typer.Option(help="Show the runs' progress bars.")] = True,
-) -> None:
-    """Train an ETO policy: expert trajectories, SFT, then rounds of exploration, pairs and DPO."""
-    from agentgym.baselines.eto.pipeline import Pipeline
-    from agentgym.baselines.eto.settings import ETOSettings
-
-    chosen = {"base_model": base_model, "iterations": iterations, "limit": limit, "max_steps": max_steps}
-    overrides = {k: v for k, v in chosen.items() if v is not None} | {"workers": workers, "lora": lora}
-
-    def log(line: str) -> None:
-        console().print(line, markup=False, highlight=False)
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        settings = ETOSettings(env).with_overrides({**overrides, **parse_settings(set_)})
-    except (Error, ValueError, KeyError, TypeError) as e:  # an unknown env or setting, a value of the wrong type
-        fail(e)
-    try:
-        pipeline = Pipeline(settings, out, log=log, progress=progress)
-        checkpoint = pipeline.run()
-    except (Error, ValueError, FileNotFoundError) as e:
-        fail(e)
-    console().print(f"ETO policy: {checkpoint}\nevaluate it with:", markup=False, highlight=False)
-    console().print(f"  {pipeline.eval_command(checkpoint)}", markup=False, highlight=False, soft_wrap=True)
-
-
 @app.command("presets")
 def list_presets() -> None:
     """List the paper presets: their settings and published numbers."""
-    from agentgym.baselines.presets import PRESETS
+    from agentgym.presets import PRESETS
 
     table = Table("preset", "env", "split", "agent", "steps", "trials", "published")
     for p in PRESETS.values():
@@ -335,7 +307,7 @@ def report(
 
     try:
         loaded = [reporting.load_run(folder) for folder in runs]
-    except (FileNotFoundError, NotARunFolder) as e:
+    except (Error, FileNotFoundError) as e:
         fail(e)
     problems = [problem for run in loaded for problem in run.problems]
     for problem in problems:
@@ -360,30 +332,6 @@ def report(
         fail(f"cannot write {e.filename}: {e.strerror or e}", 1)
 
 
-@serve_app.command("webshop")
-def serve_webshop(
-    host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 only on a trusted network).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 3000,
-    catalog: Annotated[str, typer.Option(help="Product catalog: 1k or full.")] = "1k",
-    goals: Annotated[str, typer.Option(help="Goals: synthetic, human or agentgym.")] = "synthetic",
-) -> None:
-    """Serve the WebShop site (the original's pages) until Ctrl-C; /<session id> starts a goal."""
-    from agentgym.envs.webshop.site import serve
-
-    try:
-        validate.host("--host", host)
-        validate.port("--port", port)
-    except Error as e:
-        fail(e)
-    typer.echo(f"WebShop on http://{host}:{port}/ ({catalog} catalog, {goals} goals); Ctrl-C stops it")
-    try:
-        serve(host, port, catalog=catalog, goals=goals)
-    except ValueError as e:  # a bad setting
-        fail(e)
-    except (Error, OSError) as e:
-        fail(e, 1)
-
-
 @serve_app.command("policy")
 def serve_policy(
     backend: Annotated[str, typer.Option(help="sglang (GPU) or llamacpp (CPU).")] = "llamacpp",
@@ -399,7 +347,7 @@ def serve_policy(
     options: dict[str, Any] = {"dp_size": dp_size, "router": router} if backend == "sglang" else {}
     try:
         server = launch_policy_server(backend, model, port, host, **options)
-    except ValueError as e:  # a bad setting
+    except SettingError as e:
         fail(e)
     except (Error, OSError) as e:
         fail(e, 1)
@@ -437,13 +385,33 @@ def data_download(
     """Fetch a benchmark's official data files (or install ones fetched by hand) and verify their sha256."""
     try:
         paths = data.download(name, force=force, source=source)
-    except KeyError as e:
-        raise typer.BadParameter(message_of(e), param_hint="NAME") from e
+    except NameNotFound as e:
+        raise typer.BadParameter(str(e), param_hint="NAME") from e
     except (Error, OSError) as e:
         fail(e, 1)
     for path in paths:
         console().print(Text.assemble(("ok ", "green"), str(path)), highlight=False, soft_wrap=True)
 
 
-if __name__ == "__main__":
-    app()
+def _add_plugin_commands() -> None:
+    """Add every plugin's commands to the app (top level or in their group); one that cannot load is left out."""
+    groups = {None: app, "data": data_app, "serve": serve_app}
+    for plugin in plugins.collect():
+        for command in plugin.commands:
+            try:
+                if command.group not in groups:
+                    raise KeyError(f"no command group {command.group!r} (known: data, serve)")
+                groups[command.group].command(command.name)(load_attribute(command.target))
+            except Exception as e:  # noqa: BLE001  (a broken plugin must not break the other commands)
+                plugins.logger.warning(
+                    "plugin %r: command %r (%s) left out: %s: %s", plugin.name, command.name, command.target,
+                    type(e).__name__, e,
+                )  # fmt: skip
+
+
+if __name__ == "__main__":  # python -m agentgym.cli: run the module proper, to which the plugins add commands
+    from agentgym.cli import app as installed_app
+
+    installed_app()
+else:
+    _add_plugin_commands()

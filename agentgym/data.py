@@ -1,9 +1,9 @@
 """Where benchmark data lives, and ``agentgym data download``: fetch official files, verify their sha256.
 
-Data is looked for in ``$AGENTGYM_DATA`` when that is set (a folder laid out like the project's shared
-test data: ``game24/24.csv``, ``alfworld/...``), else in a per-user cache (``$XDG_CACHE_HOME/agentgym/data``,
+Data is looked for in ``$AGENTGYM_DATA`` when that is set (a folder holding each dataset's files at their
+``RemoteFile.path``: ``NAME/FILE``), else in a per-user cache (``$XDG_CACHE_HOME/agentgym/data``,
 by default ``~/.cache/agentgym/data``). Nothing is downloaded implicitly: envs raise :class:`DataNotFound`
-with the command to run.
+with the command to run. The datasets themselves are declared by the plugins (:mod:`agentgym.plugins`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 from agentgym.error import ChecksumMismatch, DataNotFound, import_optional
+from agentgym.registry import Registry, plugin_entries
 
 DATA_ENV_VAR = "AGENTGYM_DATA"
 
@@ -45,158 +45,16 @@ class RemoteFile:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A benchmark's data: its files and an optional step that unpacks them after download."""
+    """A benchmark's data: its files, an optional step that unpacks them after download, and the extra it needs.
+
+    ``extra`` names the pip extra that installs what downloading needs (``gdown`` for Google Drive files).
+    """
 
     name: str
     description: str
     files: tuple[RemoteFile, ...]
     unpack: Callable[[Path], None] | None = field(default=None, compare=False)
-
-
-# ETO (github.com/Yifan-Song793/ETO) at the commit its released ScienceWorld splits come from.
-_ETO_SCIWORLD = (
-    "https://raw.githubusercontent.com/Yifan-Song793/ETO/9cd80875322d255db0c9e20600b22f88450ca0d6/"
-    "eval_agent/data/sciworld/"
-)
-
-
-def _paper_prompt(name: str, repository: str, path: str, sha256: str) -> RemoteFile:
-    """A paper's prompt file, fetched verbatim from ``repository`` (``OWNER/REPO/COMMIT``) into ``prompts/NAME``."""
-    return RemoteFile(
-        url=f"https://raw.githubusercontent.com/{repository}/{path}", path=f"prompts/{name}", sha256=sha256
-    )
-
-
-# The papers' prompt files, each at the commit its presets follow. Their text is their authors': it is downloaded
-# and checked like benchmark data, never copied into agentgym's source.
-_REACT = "ysymyth/ReAct/6bdb3a1fd38b8188fc7ba4102969fe483df8fdc9"
-_REFLEXION = "noahshinn/reflexion/218cf0ef1df84b05ce379dd4a8e47f17766733a0"
-_TOT = "princeton-nlp/tree-of-thought-llm/ab400345c5ea39d28ea6d7d3be0e417b11113c87"
-_ETO = "Yifan-Song793/ETO/a2fc5da38f8d00cfaf3f9b6370d586eebaf72904"
-_COPS = "uclaml/COPS/989b29882a4ee6cdca828c402268216e4c5f5d85"
-_RAFA = "agentification/RAFA_code/07da5ecc1c19dde9cbacb8853175ab0c38de9892"
-_PAPER_PROMPTS = (
-    _paper_prompt(
-        "react/alfworld_3prompts.json",
-        _REACT,
-        "prompts/alfworld_3prompts.json",
-        "a10976b4ae99f4802aa9e621933bb71065ae103f2bd273a24466ab1005fbc45a",
-    ),
-    _paper_prompt(
-        "react/WebShop.ipynb",
-        _REACT,
-        "WebShop.ipynb",
-        "fb8704ec5528e43589924ab33d14eb7f97e82f7cd9da5c02b0295a9be30f9ca6",
-    ),
-    _paper_prompt(
-        "reflexion/alfworld_3prompts.json",
-        _REFLEXION,
-        "alfworld_runs/prompts/alfworld_3prompts.json",
-        "a10976b4ae99f4802aa9e621933bb71065ae103f2bd273a24466ab1005fbc45a",
-    ),
-    _paper_prompt(
-        "reflexion/alfworld_reflexion_few_shot_examples.txt",
-        _REFLEXION,
-        "alfworld_runs/reflexion_few_shot_examples.txt",
-        "5040995a3cdc88bce30fa26bec3ca4875ced8db98b7b2859f5c1614deec716e7",
-    ),
-    _paper_prompt(
-        "reflexion/alfworld_generate_reflections.py",
-        _REFLEXION,
-        "alfworld_runs/generate_reflections.py",
-        "d7fbe4af7ff21ce9bc73ad2bcf16bf265682d1fb3554dc62985f3ada09997ef7",
-    ),
-    _paper_prompt(
-        "reflexion/webshop_base_prompt.txt",
-        _REFLEXION,
-        "webshop_runs/base_prompt.txt",
-        "58e4164eb648db4f8f437ee8a7b3ce064d3661d929e4f0fe71155ea6b062c56a",
-    ),
-    _paper_prompt(
-        "reflexion/webshop_generate_reflections.py",
-        _REFLEXION,
-        "webshop_runs/generate_reflections.py",
-        "a01282c0e9079881e101aefbc249c540a8205d85817f1ca68b7d85e36a72498a",
-    ),
-    _paper_prompt(
-        "reflexion/webshop_reflection_few_shot_examples.txt",
-        _REFLEXION,
-        "webshop_runs/reflection_few_shot_examples.txt",
-        "c0bd69af24fecc4d0b30f92e58af1e4f86320eb227b7002584bb04a88e913621",
-    ),
-    _paper_prompt(
-        "tot/game24.py",
-        _TOT,
-        "src/tot/prompts/game24.py",
-        "27ad57c3ac066ad242babfb113125dac3adf91a58c2bb8ad23ab19e28e82dfeb",
-    ),
-    _paper_prompt(
-        "eto/alfworld_icl.json",
-        _ETO,
-        "eval_agent/prompt/icl_examples/alfworld_icl.json",
-        "06b00f15c320c484d86fffcfaedcd057eb7cca544b452683cac9f8b9a5d2ff55",
-    ),
-    _paper_prompt(
-        "eto/sciworld_icl.json",
-        _ETO,
-        "eval_agent/prompt/icl_examples/sciworld_icl.json",
-        "45afd7b75cfdc1a722c6d0904829a1e4d2153eb4ea33fb9a679d64452a71c268",
-    ),
-    _paper_prompt(
-        "eto/webshop_icl.json",
-        _ETO,
-        "eval_agent/prompt/icl_examples/webshop_icl.json",
-        "bb59e41bc6909d475919f9c77d1a7c552c1747f64eeb7b5835102713b9ffec7e",
-    ),
-    _paper_prompt(
-        "eto/alfworld_inst.txt",
-        _ETO,
-        "eval_agent/prompt/instructions/alfworld_inst.txt",
-        "ed99085b2fcef955363a031d274e9ffcc7a312c8350776f7464b4a8fb9ae85d7",
-    ),
-    _paper_prompt(
-        "eto/sciworld_inst.txt",
-        _ETO,
-        "eval_agent/prompt/instructions/sciworld_inst.txt",
-        "9c6d1204044df41803612dea173af4188f6f9aad09f20c9822dbe20006eac23c",
-    ),
-    _paper_prompt(
-        "eto/webshop_inst.txt",
-        _ETO,
-        "eval_agent/prompt/instructions/webshop_inst.txt",
-        "073c199aa1418863a4c5fd815d38db7cadaccc9697dd49a4f1accba406c70529",
-    ),
-    _paper_prompt(
-        "cops/alfworld_3prompts.json",
-        _COPS,
-        "alfworld/prompts/alfworld_3prompts.json",
-        "a10976b4ae99f4802aa9e621933bb71065ae103f2bd273a24466ab1005fbc45a",
-    ),
-    _paper_prompt(
-        "cops/webshop_prompt.py",
-        _COPS,
-        "webshop/prompt.py",
-        "e375d79d3bd35dd56da7b7b14defd6c2406411dc87788e3c28bc794e86cde5b9",
-    ),
-    _paper_prompt(
-        "rafa/game24.py",
-        _RAFA,
-        "Game24/prompts/game24.py",
-        "4436b9b0cd1d0c3ef6df4dc284bee595090ee8d1226c6e458af1553b93c66229",
-    ),
-    _paper_prompt(
-        "rafa/alfworld_value.json",
-        _RAFA,
-        "ALFWorld/prompts/alfworld_value.json",
-        "c583cf832c1bb5522cf30cd8a4110bb689f0fdb76be58de7b837b8fd90444959",
-    ),
-    _paper_prompt(
-        "rafa/alfworld_transition.json",
-        _RAFA,
-        "ALFWorld/prompts/transition.json",
-        "f86f842552d2f7ded3ea578fd7a959981c6030bf6f33452050017d1f4c59a203",
-    ),
-)
+    extra: str | None = None
 
 
 DRIVE_URL = "https://drive.google.com"
@@ -209,26 +67,6 @@ def drive_file(file_id: str, path: str, sha256: str | None = None, size: int | N
     return RemoteFile(url=f"{DRIVE_URL}/uc?id={file_id}", path=path, sha256=sha256, size=size)
 
 
-# WebShop's files as its setup.sh fetches them (princeton-nlp/WebShop). Only items_ins_v2_1000.json has a known
-# digest; the others are recorded in webshop/SHA256SUMS at their first download and must match it afterwards.
-_WEBSHOP_HUMAN = drive_file("14Kb5SPBk_jfdLZ_CDBNitW98QLDlKR5O", "webshop/items_human_ins.json")
-_WEBSHOP_1K = (
-    drive_file("1EgHdxQ_YxqIQlvvq5iKlCrkEKR6-j0Ib", "webshop/items_shuffle_1000.json"),
-    drive_file(
-        "1IduG0xl544V_A_jv3tHXC0kyFi7PnyBu",
-        "webshop/items_ins_v2_1000.json",
-        sha256="f88a36314a397b53b3d9c3fa5878e5f7b26d35019a51ec83fbedeca61a948f6f",
-        size=147_099,
-    ),
-    _WEBSHOP_HUMAN,
-)
-_WEBSHOP_FULL = (
-    drive_file("1A2whVgOO0euk5O13n2iYDM0bQRkkRduB", "webshop/items_shuffle.json"),
-    drive_file("1s2j6NgHljiZzQNL3veZaAiyW_qDEgBNi", "webshop/items_ins_v2.json"),
-    _WEBSHOP_HUMAN,
-)
-
-
 def _read_digests(folder: Path) -> dict[str, str]:
     """The ``sha256  name`` lines of ``folder/SHA256SUMS`` (empty when there is none)."""
     path = folder / RECORDED_DIGESTS
@@ -238,8 +76,10 @@ def _read_digests(folder: Path) -> dict[str, str]:
     return {name.strip().lstrip("*"): digest for digest, name in (p for p in lines if len(p) == 2)}
 
 
-def _record_digests(files: tuple[RemoteFile, ...], root: Path) -> None:
+def record_digests(files: tuple[RemoteFile, ...], root: Path) -> None:
     """Record the sha256 of each installed file with no pinned digest, or check it against the recorded one.
+
+    A dataset's ``unpack`` step for files whose digests are not published: ``partial(record_digests, files)``.
 
     Raises:
         ChecksumMismatch: when an installed file differs from the digest recorded at its first download.
@@ -260,85 +100,8 @@ def _record_digests(files: tuple[RemoteFile, ...], root: Path) -> None:
             )
 
 
-def _unpack_alfworld(root: Path) -> None:
-    from agentgym.envs.alfworld.dataset import unpack_release  # stdlib-only module: no extra needed
-
-    unpack_release(root)
-
-
-DATASETS: dict[str, Dataset] = {
-    "game24": Dataset(
-        name="game24",
-        description="The 1,362 Game-of-24 puzzles ranked by human solve time (Tree-of-Thoughts repository).",
-        files=(
-            RemoteFile(
-                url="https://raw.githubusercontent.com/princeton-nlp/tree-of-thought-llm/master/src/tot/data/24/24.csv",
-                path="game24/24.csv",
-                sha256="b9f12b3e36d987a3c714c4cef17d89a137d7c59da26532fcfb93b4821d8111b5",
-            ),
-        ),
-    ),
-    "sciworld": Dataset(
-        name="sciworld",
-        description="ETO's ScienceWorld splits (train 1,483, seen 194, unseen 211) and per-task step limits; "
-        "the simulator itself ships in the scienceworld wheel.",
-        files=(
-            RemoteFile(
-                url=_ETO_SCIWORLD + "train_indices.json",
-                path="sciworld/eto/train_indices.json",
-                sha256="c79eea7858383b829269986ee83d0d9a504533e7b4b3a5bc76e5bdc1e6999cd0",
-            ),
-            RemoteFile(
-                url=_ETO_SCIWORLD + "dev_indices.json",
-                path="sciworld/eto/dev_indices.json",
-                sha256="78084ef4393d2da87b21507451821e431daa1a70ab1a486fd1a964ab2404d741",
-            ),
-            RemoteFile(
-                url=_ETO_SCIWORLD + "test_indices.json",
-                path="sciworld/eto/test_indices.json",
-                sha256="dfe4ab263824f04a49cf977b8f6d65af516ce13b8cfbef5736a97ed993da7152",
-            ),
-            RemoteFile(
-                url=_ETO_SCIWORLD + "max_steps.json",
-                path="sciworld/eto/max_steps.json",
-                sha256="035592f47fbe1309b6ed1a260b392a50d94d3163de951508a74e985d93048f73",
-            ),
-        ),
-    ),
-    "alfworld": Dataset(
-        name="alfworld",
-        description="ALFWorld's text games (json_2.1.1 layout, game.tw-pddl files), the release that "
-        "alfworld 0.4.2's `alfworld-download` fetches; each split is checked against pinned digests.",
-        files=(
-            RemoteFile(
-                url="https://github.com/alfworld/alfworld/releases/download/0.4.0/json_2.1.2_tw-pddl.zip",
-                path="alfworld/json_2.1.2_tw-pddl.zip",
-                sha256=None,  # the zip's own sha256 is not published; unpack checks each split's game files
-            ),
-        ),
-        unpack=_unpack_alfworld,
-    ),
-    "webshop": Dataset(
-        name="webshop",
-        description="WebShop's 1,000-product setting (products, attributes and synthetic instructions, human "
-        "instructions), from the Google Drive files of its setup.sh.",
-        files=_WEBSHOP_1K,
-        unpack=partial(_record_digests, _WEBSHOP_1K),
-    ),
-    "webshop-full": Dataset(
-        name="webshop-full",
-        description="WebShop's full 1.18M-product catalog (about 5 GB) with its attributes and the human "
-        "instructions, from the Google Drive files of its setup.sh.",
-        files=_WEBSHOP_FULL,
-        unpack=partial(_record_digests, _WEBSHOP_FULL),
-    ),
-    "prompts": Dataset(
-        name="prompts",
-        description="The papers' prompt files (ReAct, Reflexion, CoPS, ETO, Tree-of-Thoughts, RAFA) at pinned "
-        "commits of their repositories, for the paper presets.",
-        files=_PAPER_PROMPTS,
-    ),
-}
+#: Every dataset ``agentgym data download`` knows, by name, as the installed plugins declare them.
+DATASETS: Registry[Dataset] = Registry("dataset", lambda: plugin_entries("datasets", lambda dataset: dataset.name))
 
 
 def data_root() -> Path:
@@ -402,13 +165,11 @@ def download(name: str, *, force: bool = False, source: str | Path | None = None
             that name, the first that verifies is installed.
 
     Raises:
-        KeyError: for an unknown dataset name.
+        NameNotFound: (a KeyError) for an unknown dataset name.
         ChecksumMismatch: when a file's sha256 differs from the pinned one (nothing of it is installed).
         DataNotFound: when ``source`` lacks a file, or the official host cannot be reached (the message says
             which file to fetch by hand, its checksum, and the ``--from`` command that installs it).
     """
-    if name not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
     dataset = DATASETS[name]
     root = data_root()
     written = []
@@ -531,7 +292,7 @@ def _fetch_drive(name: str, remote: RemoteFile, out: BinaryIO) -> None:
         ChecksumMismatch: on a wrong size, or a digest other than the pinned one or the one recorded at the first
             download.
     """
-    gdown = import_optional("gdown", "webshop")
+    gdown = import_optional("gdown", DATASETS[name].extra or "all")
     url = os.environ.get(DRIVE_URL_ENV_VAR, DRIVE_URL).rstrip("/") + remote.url[len(DRIVE_URL) :]
     digest = hashlib.sha256()
     try:

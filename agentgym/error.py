@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
+from collections.abc import Iterable
 from types import ModuleType
 
 
@@ -27,9 +29,9 @@ def import_optional(module: str, extra: str, *, package: str | None = None) -> M
     Example:
         >>> import_optional("json", "test").__name__
         'json'
-        >>> import_optional("nltk_not_here.stem", "webshop")
+        >>> import_optional("plotting_not_here.pyplot", "report")
         Traceback (most recent call last):
-        agentgym.error.DependencyNotInstalled: nltk_not_here is not installed: run `pip install 'agentgym[webshop]'`
+        agentgym.error.DependencyNotInstalled: plotting_not_here is not installed: run `pip install 'agentgym[report]'`
     """
     try:
         return importlib.import_module(module)
@@ -50,6 +52,53 @@ class TaskNotFound(Error, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+class NameNotFound(Error, KeyError):
+    """A name (of an env, agent, policy, preset, dataset...) that nothing is registered under.
+
+    ``str()`` is the one-line message: what was asked for, the closest known names, and the known names.
+
+    Example:
+        >>> error = NameNotFound("agent", "exprt", ["direct", "expert"])
+        >>> error.suggestions
+        ['expert']
+        >>> print(error)
+        unknown agent 'exprt'; did you mean 'expert'? known: direct, expert
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        known: Iterable[str],
+        *,
+        message: str | None = None,
+        note: str = "",
+        names: Iterable[str] | None = None,
+    ) -> None:
+        """Name the ``kind`` of thing, the ``name`` asked for and the ``known`` names (or a full ``message``).
+
+        Args:
+            kind: what was looked up (``"env"``, ``"agent"``...).
+            name: the name asked for.
+            known: the names that exist, listed in the message in this order.
+            message: replaces ``unknown KIND 'NAME'`` at the start of the message.
+            note: appended to the message (a plugin that failed to load).
+            names: the names suggestions are drawn from, when ``known`` lists spellings (default: ``known``).
+        """
+        self.kind, self.name, self.known = kind, name, list(known)
+        candidates = self.known if names is None else list(names)
+        self.suggestions = difflib.get_close_matches(name, candidates, n=3) if isinstance(name, str) else []
+        hint = f"; did you mean {' or '.join(map(repr, self.suggestions))}?" if self.suggestions else ";"
+        super().__init__(f"{message or f'unknown {kind} {name!r}'}{hint} known: {', '.join(self.known)}{note}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class PluginError(Error):
+    """A plugin could not be loaded, or declares something another plugin declares too."""
 
 
 class ResetNeeded(Error):

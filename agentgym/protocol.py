@@ -22,28 +22,20 @@ import agentgym
 #: Card fields that change what a metric means; runs that differ on one are not comparable.
 METRIC_FIELDS = ("env_id", "env_version", "env_kwargs", "env_protocol", "split", "task_ids_hash", "max_steps", "trials")
 
-#: Packages whose versions can change results (recorded when installed).
-KEY_PACKAGES = (
-    "gymnasium",
-    "numpy",
-    "alfworld",
-    "textworld",
-    "scienceworld",
-    "spacy",
-    "bm25s",
-    "torch",
-    "transformers",
-    "sglang",
-    "trl",
-    "openai",
-    "httpx",
-)
+#: Packages of the core whose versions can change results (recorded when installed); the plugins name theirs
+#: (:attr:`agentgym.plugins.Plugin.packages`).
+KEY_PACKAGES = ("gymnasium", "numpy", "torch", "transformers", "sglang", "openai", "httpx")
+
+#: The ``prompts`` value of an agent card whose agent used agentgym's own prompts (also meant by no value).
+OWN_PROMPTS = "agentgym"
 
 
 def package_versions() -> dict[str, str]:
-    """Installed versions of :data:`KEY_PACKAGES` (absent ones are left out)."""
+    """Installed versions of :data:`KEY_PACKAGES` and the plugins' packages (absent ones are left out)."""
+    from agentgym.plugins import packages
+
     versions = {}
-    for name in KEY_PACKAGES:
+    for name in dict.fromkeys((*KEY_PACKAGES, *packages())):
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             versions[name] = importlib.metadata.version(name)
     return versions
@@ -93,6 +85,22 @@ def file_sha256(path: str | Path) -> str:
     digest = sha256_of(path)
     cache.write_text(digest)
     return digest
+
+
+def prompt_provenance(agent_card: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """What a run's prompts were, from its card's ``agent`` entry: the setting and each file's (name, sha256).
+
+    An agent records ``prompts`` (which prompts it used: :data:`OWN_PROMPTS`, or for example a paper's) and
+    ``prompt_files`` (``{"file", "sha256"}`` of each file it read); agents without them used agentgym's own.
+
+    Example:
+        >>> prompt_provenance({"name": "echo"})
+        ('agentgym', ())
+        >>> prompt_provenance({"prompts": "paper", "prompt_files": [{"file": "p.json", "sha256": "ab"}]})
+        ('paper', (('p.json', 'ab'),))
+    """
+    files = tuple((f.get("file", ""), f.get("sha256", "")) for f in agent_card.get("prompt_files") or ())
+    return agent_card.get("prompts", OWN_PROMPTS), files
 
 
 def differences(first: dict[str, Any], second: dict[str, Any]) -> list[str]:

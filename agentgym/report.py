@@ -133,17 +133,16 @@ def warnings(runs: list[Run]) -> list[str]:
 
     Also one per run whose prompts (the paper's files, by sha256, or agentgym's own) differ from the first run's.
     """
-    from agentgym.baselines.paper_prompts import provenance
-    from agentgym.protocol import differences
+    from agentgym.protocol import differences, prompt_provenance
 
     lines = [
         f"{run.label} differs from {runs[0].label} on {', '.join(fields)}: their numbers are not comparable"
         for run in runs[1:]
         if (fields := differences(runs[0].config, run.config))
     ]
-    first = provenance(runs[0].config.get("agent") or {}) if runs else None
+    first = prompt_provenance(runs[0].config.get("agent") or {}) if runs else None
     for run in runs[1:]:
-        prompts = provenance(run.config.get("agent") or {})
+        prompts = prompt_provenance(run.config.get("agent") or {})
         if prompts != first:
             lines.append(
                 f"{run.label} used other prompts than {runs[0].label} ({_prompts_label(prompts)} vs "
@@ -214,7 +213,7 @@ def rows(runs: list[Run]) -> list[dict[str, Any]]:
 
 def _preset(config: dict[str, Any]) -> Any:
     """The paper preset a run's configuration names, if any."""
-    from agentgym.baselines.presets import PRESETS
+    from agentgym.presets import PRESETS
 
     name = config.get("preset")
     return PRESETS.get(name) if isinstance(name, str) else None

@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium.spaces import Text
 from gymnasium.vector.utils import shared_memory as _shm
 
-#: Longer than any observation the four benchmarks produce (a WebShop HTML page is ~100k characters).
+#: Longer than any observation the bundled benchmarks produce (a web-shop HTML page is ~100k characters).
 MAX_TEXT_LENGTH = 1 << 20
 
 # Characters for `sample()`: printable ASCII plus some non-ASCII, so random actions exercise unicode paths.

@@ -8,7 +8,8 @@ is read the same way from the code cell of its notebook that defines it.
 Presets use it the same way (:class:`PromptChoice`): an agent setting ``prompts`` is ``"paper"`` (the files, which
 must be installed: else the run stops with the command that installs them) or ``"agentgym"`` (the same protocol
 with agentgym's own prompts); the agent's card records the choice and each file's source and sha256
-(:meth:`PromptChoice.card`), and ``agentgym report`` warns when two runs' prompts differ (:func:`provenance`).
+(:meth:`PromptChoice.card`), and ``agentgym report`` warns when two runs' prompts differ
+(:func:`agentgym.protocol.prompt_provenance`).
 
 Example:
     >>> python_strings_from_source('a = "x"\nb = ("y"\n     "z")\nc = f(1)')
@@ -27,11 +28,14 @@ from typing import Any
 
 from agentgym import data
 from agentgym.error import ChecksumMismatch, DataNotFound
+from agentgym.protocol import OWN_PROMPTS, prompt_provenance
 
 DATASET = "prompts"
 
 #: The values of a preset agent's ``prompts`` setting: the paper's own files, or agentgym's prompts.
-PAPER, AGENTGYM = "paper", "agentgym"
+PAPER, AGENTGYM = "paper", OWN_PROMPTS
+#: What a run's prompts were, read from its agent card (the reader ``agentgym report`` uses).
+provenance = prompt_provenance
 
 
 @dataclass(frozen=True)
@@ -200,12 +204,3 @@ class PromptChoice:
         """The agent card's entries: ``prompts`` (the setting) and ``prompt_files`` (source and sha256 of each)."""
         files = [source(name).as_card() for name in self.files] if self.paper else []
         return {"prompts": self.setting, "prompt_files": files}
-
-
-def provenance(agent_card: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """What a run's prompts were, from its card's ``agent`` entry: the setting and each file's (name, sha256).
-
-    Agents without a ``prompts`` entry use agentgym's own prompts.
-    """
-    files = tuple((f.get("file", ""), f.get("sha256", "")) for f in agent_card.get("prompt_files") or ())
-    return agent_card.get("prompts", AGENTGYM), files

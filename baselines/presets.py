@@ -8,64 +8,9 @@ could not be checked against either are left out rather than quoted from memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from agentgym.presets import Preset, Published, preset, preset_arguments
 
-
-@dataclass(frozen=True)
-class Published:
-    """A number a paper reports for a preset's setting.
-
-    Attributes:
-        method: what was run (e.g. ``"ReAct + Reflexion"``).
-        model: the LLM behind it.
-        metric: ``"success_rate"`` or ``"mean_score"`` (the run summary key it compares with).
-        value: the number, as a fraction in [0, 1].
-        source: where it comes from.
-        trial: the trial the number is after (compared with ``success_by_trial[trial]``); ``None`` compares
-            with the run's headline metric.
-        by_trial: cumulative success after each trial, where the paper gives the curve.
-    """
-
-    method: str
-    model: str
-    metric: str
-    value: float
-    source: str
-    trial: int | None = None
-    by_trial: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A paper's evaluation setting.
-
-    Attributes:
-        name: the ``--preset`` name.
-        env_id: the env.
-        split: the split the paper evaluates on.
-        agent: the agent.
-        max_steps: the paper's step cap.
-        trials: attempts per task (multi-trial papers report cumulative success).
-        agent_kwargs: agent settings the paper uses.
-        env_kwargs: env settings the paper uses.
-        limit: the paper's number of tasks, when it plays the first N of the split.
-        published: the paper's numbers for this setting.
-        notes: what a reader should know when comparing.
-    """
-
-    name: str
-    env_id: str
-    split: str
-    agent: str
-    max_steps: int
-    trials: int = 1
-    agent_kwargs: dict[str, Any] = field(default_factory=dict)
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    limit: int | None = None
-    published: tuple[Published, ...] = ()
-    notes: str = ""
-
+__all__ = ["PRESETS", "Preset", "Published", "preset", "preset_arguments"]
 
 _REFLEXION_LOG = "Reflexion repository run logs (noahshinn/reflexion, alfworld_runs/*_run_logs)"
 _ETO_TABLE = "ETO paper (Song et al., ACL 2024), Table 2"
@@ -93,6 +38,7 @@ _REFLEXION_WEBSHOP_LOG = "Reflexion repository run logs (webshop_runs/reflexion_
 #: ReAct's WebShop client: its pages and its action rules (agentgym/WebShop-v0's react mode).
 _REACT_CLIENT = {"observation_mode": "react", "client_rules": True}
 
+#: The baselines' presets (declared to agentgym by :mod:`agentgym.baselines.plugin`).
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -305,30 +251,3 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
-
-
-def preset_arguments(name: str) -> dict[str, Any]:
-    """The :func:`agentgym.evaluate` arguments of preset ``name`` (callers may override any of them)."""
-    chosen = preset(name)
-    return {
-        "env_id": chosen.env_id,
-        "agent": chosen.agent,
-        "split": chosen.split,
-        "max_steps": chosen.max_steps,
-        "trials": chosen.trials,
-        "limit": chosen.limit,
-        "agent_kwargs": dict(chosen.agent_kwargs),
-        "env_kwargs": dict(chosen.env_kwargs),
-        "preset": chosen.name,
-    }
-
-
-def preset(name: str) -> Preset:
-    """Return the preset ``name``.
-
-    Raises:
-        KeyError: naming the known presets.
-    """
-    if name not in PRESETS:
-        raise KeyError(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}")
-    return PRESETS[name]

@@ -140,7 +140,7 @@ class Driver:
 
 
 @pytest.fixture(
-    scope="module", params=[pytest.param(e.env_id, marks=ENV_MARKS.get(e.env_id, [])) for e in ENVS], ids=str
+    scope="module", params=[pytest.param(e.env_id, marks=ENV_MARKS.get(e.env_id, [])) for e in ENVS.values()], ids=str
 )
 def driver(request):
     env_id = request.param

@@ -19,6 +19,7 @@ Backends import their heavy dependencies (torch, httpx, sglang) only when built.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from agentgym import validate
@@ -26,8 +27,10 @@ from agentgym.error import SettingError
 from agentgym.policies.base import Completion, Message, Policy, Request, Sampling
 from agentgym.policies.scripted import ExpertPolicy, RandomPolicy
 from agentgym.policies.urls import split_model_url
+from agentgym.registry import Registry
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_POLICY",
     "Completion",
     "ExpertPolicy",
@@ -46,6 +49,55 @@ DEFAULT_POLICY = "embedded"
 _KNOWN = "embedded, embedded:PATH, openai:MODEL@URL, sglang:PATH, sglang:MODEL@URL, ray:N:SPEC, expert, random"
 
 
+def _embedded(spec: str, argument: str, **kwargs: Any) -> Policy:
+    from agentgym.policies.embedded import EmbeddedPolicy
+
+    return EmbeddedPolicy(argument or None, **kwargs)
+
+
+def _openai(spec: str, argument: str, **kwargs: Any) -> Policy:
+    from agentgym.policies.openai import OpenAIPolicy
+
+    model, url = split_model_url(spec, argument)
+    if not model:
+        raise SettingError(f"policy {spec!r} names no model; expected openai:MODEL@http://HOST:PORT")
+    return OpenAIPolicy(model, url, **kwargs)
+
+
+def _sglang(spec: str, argument: str, **kwargs: Any) -> Policy:
+    from agentgym.policies.sglang import SGLangEnginePolicy, SGLangServerPolicy
+
+    model, url = split_model_url(spec, argument)
+    if not model:
+        raise SettingError(f"policy {spec!r} names no model; expected sglang:PATH or sglang:MODEL@http://HOST:PORT")
+    return SGLangServerPolicy(model, url, **kwargs) if url else SGLangEnginePolicy(model, **kwargs)
+
+
+def _ray(spec: str, argument: str, **kwargs: Any) -> Policy:
+    from agentgym.policies.ray_replicas import RayReplicaPolicy
+
+    count, _, inner = argument.partition(":")
+    if not count.isdigit() or not inner:
+        raise SettingError(f"policy {spec!r}: expected ray:N:SPEC, e.g. ray:2:embedded")
+    return RayReplicaPolicy(inner, int(count), **kwargs)
+
+
+#: Policy backends by the name before the first ``:`` of a spec; each builds a policy from
+#: ``(spec, the rest of the spec, **settings)``.
+BACKENDS: Registry[Callable[..., Policy]] = Registry(
+    "policy",
+    {
+        "embedded": _embedded,
+        "openai": _openai,
+        "sglang": _sglang,
+        "ray": _ray,
+        "expert": lambda spec, argument, **kwargs: ExpertPolicy(),
+        "random": lambda spec, argument, **kwargs: RandomPolicy(**kwargs),
+    },
+    forms=lambda names: _KNOWN.split(", "),
+)
+
+
 def make_policy(spec: str | None = None, **kwargs: Any) -> Policy:
     """Build a policy from its CLI spelling (see the module docstring); ``None`` means :data:`DEFAULT_POLICY`.
 
@@ -54,43 +106,18 @@ def make_policy(spec: str | None = None, **kwargs: Any) -> Policy:
         **kwargs: backend settings passed to the policy's constructor.
 
     Raises:
-        SettingError: (a ValueError) for an unknown backend, a missing model, a malformed server URL or a
-            setting of a wrong type or range.
+        NameNotFound: (a KeyError) for an unknown backend, with the closest backend names.
+        SettingError: (a ValueError) for a missing model, a malformed server URL or a setting of a wrong type or
+            range.
         DependencyNotInstalled: when the backend's extra is not installed.
     """
     if spec is not None and (not isinstance(spec, str) or not spec.strip()):
         raise SettingError(f"a policy spec is a non-empty string (known: {_KNOWN}), got {spec!r}")
-    backend, _, argument = (DEFAULT_POLICY if spec is None else spec).partition(":")
-    if backend == "expert":
-        return ExpertPolicy()
-    if backend == "random":
-        return RandomPolicy(**kwargs)
-    if backend == "embedded":
-        from agentgym.policies.embedded import EmbeddedPolicy
-
-        return EmbeddedPolicy(argument or None, **kwargs)
-    if backend == "openai":
-        from agentgym.policies.openai import OpenAIPolicy
-
-        model, url = split_model_url(str(spec), argument)
-        if not model:
-            raise SettingError(f"policy {spec!r} names no model; expected openai:MODEL@http://HOST:PORT")
-        return OpenAIPolicy(model, url, **kwargs)
-    if backend == "sglang":
-        from agentgym.policies.sglang import SGLangEnginePolicy, SGLangServerPolicy
-
-        model, url = split_model_url(str(spec), argument)
-        if not model:
-            raise SettingError(f"policy {spec!r} names no model; expected sglang:PATH or sglang:MODEL@http://HOST:PORT")
-        return SGLangServerPolicy(model, url, **kwargs) if url else SGLangEnginePolicy(model, **kwargs)
-    if backend == "ray":
-        from agentgym.policies.ray_replicas import RayReplicaPolicy
-
-        count, _, inner = argument.partition(":")
-        if not count.isdigit() or not inner:
-            raise SettingError(f"policy {spec!r}: expected ray:N:SPEC, e.g. ray:2:embedded")
-        return RayReplicaPolicy(inner, int(count), **kwargs)
-    raise SettingError(f"unknown policy {spec!r}; known: {_KNOWN}")
+    spec = DEFAULT_POLICY if spec is None else spec
+    backend, _, argument = spec.partition(":")
+    if backend not in BACKENDS:
+        raise BACKENDS.not_found(backend, message=f"unknown policy {spec!r}")
+    return BACKENDS[backend](spec, argument, **kwargs)
 
 
 def launch_policy_server(

@@ -1,4 +1,4 @@
-"""SGLang policies: the GPU backend of the baselines (flashinfer attention where installed).
+"""SGLang policies: the GPU backend of LLM agents (flashinfer attention where installed).
 
 Three ways in, all batching many episodes' requests in SGLang itself (continuous batching, and the
 RadixAttention prefix cache hit by the agents' stable prompt prefixes):

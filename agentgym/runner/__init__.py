@@ -7,8 +7,8 @@ What a fault costs (``tests/runner/test_faults.py`` produces each one with real 
 
 - An env worker that dies (SIGKILL, a segfault) or exceeds ``timeout_s`` on a call is killed with its whole
   process group and restarted; its episode is played again from the start, up to ``max_retries`` times, and
-  recorded once (``attempts`` counts the tries). A simulator that dies under a worker (ScienceWorld's JVM,
-  WebShop's Chromium) makes the env raise, which is handled the same way.
+  recorded once (``attempts`` counts the tries). A simulator that dies under a worker (a JVM, a
+  browser) makes the env raise, which is handled the same way.
 - An env that keeps failing, an agent bug, or a policy error the server meant (HTTP 4xx) ends that episode with
   an ``error`` record; the run goes on, and a rerun plays error records again.
 - An LLM server that cannot be reached (or answers 5xx/429) is retried with exponential backoff for the

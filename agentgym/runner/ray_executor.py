@@ -13,8 +13,8 @@ actor, starts a new one and retries the episode (up to ``max_retries``). An exce
 arrives as :class:`~agentgym.runner.worker.RemoteEnvError` with the actor's traceback.
 
 Resources: each actor asks Ray for CPUs and memory (:func:`actor_resources`), so Ray places actors only where
-they fit: one CPU each, and memory from the env's registry hint ``worker_memory_mb`` (ALFWorld: 1024 MB) or,
-for envs whose simulator runs beside Python, :data:`MEMORY_HINTS_MB` (ScienceWorld's JVM, WebShop's Chromium).
+they fit: one CPU each, and the memory of the env's registry row ``worker_memory_mb`` (its plugin's hint: Python
+and any simulator the env runs beside it, such as a JVM or a browser).
 
 Every node needs agentgym and the env's extra installed, and the benchmark data at ``AGENTGYM_DATA`` (the
 driver's value is passed to the actors when set). Ray is imported only by this module.
@@ -40,18 +40,12 @@ logger = logging.getLogger(__name__)
 FORWARDED_ENV = ("AGENTGYM_DATA",)
 
 
-#: Memory (MB) an actor reserves for envs without a ``worker_memory_mb`` registry hint: Python and the env's
-#: simulator together (ScienceWorld: a ~275 MB JVM; the WebShop browser env: Chromium and chromedriver).
-MEMORY_HINTS_MB = {"agentgym/ScienceWorld-v0": 768, "agentgym/WebShopBrowser-v0": 1024}
-
-
 def actor_resources(env_id: str) -> tuple[float, float | None]:
     """``(num_cpus, memory_mb)`` an env's actor asks Ray for (``None``: no memory reservation)."""
     from agentgym.registry import entry_for
 
     entry = entry_for(env_id)
-    hint = entry.worker_memory_mb if entry is not None else None
-    return 1.0, hint if hint is not None else MEMORY_HINTS_MB.get(env_id)
+    return 1.0, entry.worker_memory_mb if entry is not None else None
 
 
 class RayUnavailable(Error, ConnectionError):

@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium
 
 from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup, resolve_agent
-from agentgym.error import OutputError, PolicyUnavailable, WorkerCrashed
+from agentgym.error import OutputError, PolicyUnavailable, TaskNotFound, WorkerCrashed
 from agentgym.policies import Policy, make_policy
 from agentgym.protocol import software
 from agentgym.registry import entry_for, resolve_env_id
@@ -66,11 +66,10 @@ def episode_seed(base_seed: int, env_id: str, task_id: str, episode: int) -> int
 def evaluate(env_id: str, agent: str | type[Agent] = "expert", policy: str | Policy = "expert", **kwargs: Any):
     """Play episodes of ``env_id`` with an agent and a policy; see :func:`aevaluate` for every argument.
 
-    Example:
-        >>> import agentgym
-        >>> result = agentgym.evaluate("game24", agent="expert", split="test", limit=3, workers=0, progress=False)
-        >>> result.summary["success_rate"]
-        1.0
+    Example::
+
+        result = agentgym.evaluate("my-env", agent="expert", split="test", limit=3, workers=0, progress=False)
+        result.summary["success_rate"]  # 1.0 for an env whose expert wins every task
     """
     try:
         asyncio.get_running_loop()
@@ -111,7 +110,7 @@ async def aevaluate(
     """Play episodes of one env with one agent and policy, many at once.
 
     Args:
-        env_id: a registered id (``agentgym/Game24-v0``) or a short name (``game24``).
+        env_id: a registered id (``agentgym/MyEnv-v0``) or a short name (``my-env``).
         agent: an agent name (``expert``, ``direct``, ...), a ``"module:Class"`` path, or an Agent subclass.
         policy: a policy spec (``expert``, ``random``, ...) or a :class:`~agentgym.policies.Policy`.
         split: the split to play (default: the env's default split, its test split).
@@ -347,7 +346,7 @@ def _env_facts(config: EnvConfig, split: str | None, task_ids: Sequence[str] | N
         if task_ids is not None:
             unknown = [t for t in task_ids if t not in tasks]
             if unknown:
-                raise KeyError(f"unknown task ids for {config.env_id}: {unknown[:5]}")
+                raise TaskNotFound(f"unknown task ids for {config.env_id}: {unknown[:5]}")
             ids, name = list(task_ids), "custom"
         else:
             name = tasks.default_split if split is None else split

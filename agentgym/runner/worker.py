@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from agentgym.error import WorkerCrashed
+from agentgym.error import Error, WorkerCrashed
 
 #: Building an env may take longer than a step (imports, data indexes, a JVM): the start gets at least this.
 START_TIMEOUT_S = 120.0
@@ -47,7 +47,7 @@ class EnvConfig:
         return gymnasium.make(self.env_id, **extra, **self.kwargs)
 
 
-class RemoteEnvError(Exception):
+class RemoteEnvError(Error):
     """An exception raised inside the worker's env, re-raised in the parent with the worker's traceback."""
 
     def __init__(self, type_name: str, message: str, remote_traceback: str) -> None:

@@ -14,7 +14,7 @@ def run_python(code: str) -> str:
 
 
 def test_every_entry_is_registered_with_its_step_cap():
-    for entry in ENVS:
+    for entry in ENVS.values():
         spec = gymnasium.spec(entry.env_id)
         assert spec.max_episode_steps == entry.max_episode_steps
         assert spec.entry_point == entry.entry_point
@@ -70,7 +70,7 @@ ENV_MARKS = {"agentgym/ScienceWorld-v0": [pytest.mark.java], "agentgym/WebShopBr
 
 
 @pytest.mark.parametrize(
-    "env_id", [pytest.param(e.env_id, marks=ENV_MARKS.get(e.env_id, [])) for e in ENVS], ids=lambda e: e
+    "env_id", [pytest.param(e.env_id, marks=ENV_MARKS.get(e.env_id, [])) for e in ENVS.values()], ids=lambda e: e
 )
 @pytest.mark.parametrize("checker", [None, False], ids=["default", "checker-forced-on"])
 def test_a_first_reset_that_raised_leaves_the_env_usable(env_id, checker):

@@ -8,13 +8,14 @@ import sys
 
 import pytest
 
+from agentgym.error import NameNotFound
 from agentgym.policies import DEFAULT_POLICY, ExpertPolicy, RandomPolicy, make_policy
 
 
 def test_scripted_and_unknown_specs():
     assert isinstance(make_policy("expert"), ExpertPolicy)
     assert isinstance(make_policy("random", seed=3), RandomPolicy)
-    with pytest.raises(ValueError, match="known: embedded"):
+    with pytest.raises(NameNotFound, match="known: embedded"):
         make_policy("gpt")
     assert DEFAULT_POLICY == "embedded"
 
