@@ -335,16 +335,6 @@ class Game24Env(TextEnv):
         super().__init__(task, split=split, admissible_actions=admissible_actions, render_mode=render_mode)
 
     @property
-    def one_shot(self) -> bool:
-        """The ToT input-output setting (one step holds the whole solution)."""
-        return self.task.one_shot
-
-    @property
-    def judge(self) -> str:
-        """``"steps"`` or ``"answer"`` (see :class:`Game24Task`)."""
-        return self.task.judge
-
-    @property
     def puzzle_source(self) -> str:
         """``"tot-24.csv"`` (the papers' puzzles) or ``"built-in"`` (no data file found)."""
         return self.task.puzzle_source
