@@ -1,25 +1,27 @@
-"""``TextEnv``: the gymnasium base class of every agentgym env (uniform spaces, reset options, info schema).
+"""``TextEnv``: the one gymnasium env of agentgym, generic over a benchmark's :class:`~agentgym.task.Task`.
 
-A benchmark subclasses :class:`TextEnv` and implements four hooks: ``_load_tasks`` (its task ids and splits),
-``_start`` (load a task, return the first observation and the instruction), ``_act`` (apply one action string)
-and ``expert_action``; optionally ``_admissible_actions``. The base class does the rest the same way on every
-env: seeding, reset options, step counting, the ``info`` keys, and the rule that an action never raises.
+A benchmark writes its rules as a :class:`~agentgym.task.Task` (:mod:`agentgym.task`); :class:`TextEnv` plays
+any task and does the gymnasium side the same way on every benchmark: seeding, reset options, step counting,
+``terminated`` and ``truncated``, the ``info`` keys, the rule that an action never raises, the episode-over
+rule, the expert guard, render and close. A benchmark's gymnasium entry point is a thin subclass that builds
+its task from the env's keyword arguments.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import gymnasium
 
 from agentgym.error import ResetNeeded
 from agentgym.spaces import FreeText
+from agentgym.task import Outcome, Setup, Task
 from agentgym.tasks import RESET_OPTION_KEYS, TaskSet
 
+__all__ = ["EPISODE_OVER", "INFO_KEYS", "QUOTE_CHARS", "Outcome", "Setup", "Task", "TextEnv", "quote"]
+
 #: The keys every env puts in ``info`` after ``reset`` and after every ``step``.
-INFO_KEYS = ("task_id", "task", "won", "score", "env_name", "step", "admissible_actions")
+INFO_KEYS = ("task_id", "task", "won", "score", "env_name", "step", "admissible_actions", "invalid_action")
 
 #: The most characters of an action an observation quotes (see :func:`quote`).
 QUOTE_CHARS = 200
@@ -45,65 +47,50 @@ def quote(text: str, limit: int = QUOTE_CHARS) -> str:
     return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
-@dataclass
-class Outcome:
-    """What one action did, as a benchmark's ``_act`` reports it.
-
-    Attributes:
-        observation: the text the agent sees next.
-        reward: the benchmark's own reward for this step.
-        done: the episode ended (task solved or failed); the runner's step cap is separate (truncation).
-        won: the task is solved.
-        score: the benchmark's metric so far, in [0, 1].
-        invalid: the action was malformed or not applicable (it still counts as a step).
-        extra: env-specific info keys for this step.
-    """
-
-    observation: str
-    reward: float = 0.0
-    done: bool = False
-    won: bool = False
-    score: float = 0.0
-    invalid: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 class TextEnv(gymnasium.Env[str, str]):
-    """Base class of agentgym envs: text in, text out, one info schema.
+    """The gymnasium env of every agentgym benchmark: text in, text out, one info schema.
 
-    Contract (every subclass):
+    Contract (every env):
         - ``observation_space`` and ``action_space`` are the same :class:`~agentgym.spaces.FreeText`.
         - ``reset(seed=None, options=None)``: ``{"task_id": id}``, ``{"split": s, "index": i}``,
           ``{"index": i}`` (entry i of the full list) or ``{"split": s}``/nothing (a task drawn from the
           seed) pick the task. The observation includes the instruction as the original benchmark shows it.
-        - ``info`` has :data:`INFO_KEYS` after reset and after each step; ``admissible_actions`` is a list
-          only when the env was made with ``admissible_actions=True`` and can list them, else ``None``.
+        - ``info`` has :data:`INFO_KEYS` after reset and after each step (``invalid_action`` is ``False``
+          after reset); ``admissible_actions`` is a list only when the env was made with
+          ``admissible_actions=True`` and the task can list them, else ``None``.
         - ``step`` never raises on a malformed action: it answers with an observation and counts the step.
           An observation quotes at most :data:`QUOTE_CHARS` characters of an action (:func:`quote`).
-        - A ``step`` after the episode ended (``terminated``) does not reach the benchmark: it returns
+          ``truncated`` is set when the task's own step limit is reached (:attr:`Outcome.truncated`).
+        - A ``step`` after the episode ended (``terminated``) does not reach the task: it returns
           :data:`EPISODE_OVER`, reward 0, ``terminated`` again and the final ``info`` (score and ``won``
           unchanged, ``invalid_action`` true, the step not counted).
         - ``expert_action()`` returns the scripted expert's next action, or ``None`` (always once the episode
-          ended).
+          ended). Before the first reset (and after ``close``) it raises
+          :class:`~agentgym.error.ResetNeeded`, as ``step`` does: there is no state to act from, and ``None``
+          would read as an expert that gave up.
+        - ``close()`` releases the task's resources (idempotent); a later ``reset`` starts afresh.
 
     Args:
-        split: the split a seed-only reset draws from (default: the benchmark's test split).
+        task: the benchmark's rules.
+        split: the split a seed-only reset draws from (default: the benchmark's default split).
         admissible_actions: compute ``info["admissible_actions"]`` after reset and every step.
         render_mode: ``"ansi"`` returns the last observation from ``render()``.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
-    #: The benchmark's short name, as ``info["env_name"]`` reports it.
-    env_name: ClassVar[str]
-    #: Reset option keys this env accepts beyond :data:`agentgym.tasks.RESET_OPTION_KEYS`.
-    extra_reset_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
-        self, *, split: str | None = None, admissible_actions: bool = False, render_mode: str | None = None
+        self,
+        task: Task,
+        *,
+        split: str | None = None,
+        admissible_actions: bool = False,
+        render_mode: str | None = None,
     ) -> None:
-        """Set up spaces and settings; heavy resources (simulators, data) load lazily on first use."""
+        """Set up spaces and settings; the task loads its heavy resources (simulators, data) at first use."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.task = task
         self.observation_space = FreeText()
         self.action_space = FreeText()
         self.render_mode = render_mode
@@ -118,47 +105,16 @@ class TextEnv(gymnasium.Env[str, str]):
         self._score = 0.0
         self._ended = False
 
-    # --- hooks for subclasses ------------------------------------------------------------------------
-
-    @abstractmethod
-    def _load_tasks(self) -> TaskSet:
-        """Return the benchmark's task ids and splits (called once, lazily)."""
-
-    @abstractmethod
-    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
-        """Load ``task_id`` and return ``(first observation, task instruction)``."""
-
-    @abstractmethod
-    def _act(self, action: str) -> Outcome:
-        """Apply one action string and report what it did; must not raise on malformed actions."""
-
-    @abstractmethod
-    def expert_action(self) -> str | None:
-        """Return the scripted expert's next action from the current state, or ``None`` if it has none."""
-
-    def _admissible_actions(self) -> list[str] | None:
-        """Return the valid actions in the current state, or ``None`` where the env cannot list them."""
-        return None
-
-    def _extra_info(self) -> dict[str, Any]:
-        """Return env-specific info keys present after reset and after every step."""
-        return {}
-
-    def protocol(self) -> dict[str, Any]:
-        """The env settings a metric depends on, for the run's protocol card.
-
-        For example data files with their sha256 (:func:`agentgym.protocol.file_sha256`), catalog size, goal
-        type, simplifications.
-        """
-        return {}
-
-    # --- the gymnasium API ---------------------------------------------------------------------------
+    @property
+    def env_name(self) -> str:
+        """The benchmark's short name, as ``info["env_name"]`` reports it."""
+        return self.task.env_name
 
     @property
     def tasks(self) -> TaskSet:
         """The benchmark's task ids and splits."""
         if self._tasks is None:
-            tasks = self._load_tasks()
+            tasks = self.task.task_set()
             if self._split is not None:
                 tasks.split(self._split)  # raises for an unknown split name
                 if self._split != tasks.default_split:
@@ -175,19 +131,21 @@ class TextEnv(gymnasium.Env[str, str]):
         """Load a task (see the class docstring for ``options``) and return ``(observation, info)``."""
         super().reset(seed=seed)
         options = dict(options or {})
-        unknown = set(options) - RESET_OPTION_KEYS - self.extra_reset_options
+        accepted = RESET_OPTION_KEYS | self.task.reset_options
+        unknown = set(options) - accepted
         if unknown:
-            allowed = sorted(RESET_OPTION_KEYS | self.extra_reset_options)
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; {type(self).__name__} takes {allowed}")
+            name = type(self).__name__
+            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; {name} takes {sorted(accepted)}")
         task_id = self.tasks.resolve(options, self.np_random)
-        observation, self._task_text = self._start(task_id, options)
+        setup = self.task.setup(task_id, options)
         self._task_id = task_id
+        self._task_text = setup.instruction
         self._steps = 0
         self._won = False
-        self._score = 0.0
+        self._score = float(setup.score)
         self._ended = False
-        self._last_observation = observation
-        return observation, self._info({})
+        self._last_observation = setup.observation
+        return setup.observation, self._info({"invalid_action": False})
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
         """Apply ``action``; returns ``(observation, reward, terminated, truncated, info)``."""
@@ -199,20 +157,43 @@ class TextEnv(gymnasium.Env[str, str]):
             self._last_observation = EPISODE_OVER
             return EPISODE_OVER, 0.0, True, False, self._info({"invalid_action": True})
         self._steps += 1
-        outcome = self._act(action)
+        outcome = self.task.act(action)
         self._won = self._won or outcome.won
         self._score = float(outcome.score)
         self._ended = bool(outcome.done)
         self._last_observation = outcome.observation
         info = self._info({"invalid_action": outcome.invalid, **outcome.extra})
-        return outcome.observation, float(outcome.reward), bool(outcome.done), False, info
+        truncated = bool(outcome.truncated) and not self._ended
+        return outcome.observation, float(outcome.reward), self._ended, truncated, info
+
+    def expert_action(self) -> str | None:
+        """Return the task's scripted expert action from the current state; ``None`` once the episode ended.
+
+        Raises:
+            ResetNeeded: before the first reset (or after ``close``).
+        """
+        if self._task_id is None:
+            raise ResetNeeded("call reset() before expert_action()")
+        if self._ended:
+            return None
+        return self.task.expert()
+
+    def protocol(self) -> dict[str, Any]:
+        """The settings a metric depends on, for the run's protocol card (:meth:`Task.protocol`)."""
+        return self.task.protocol()
 
     def render(self) -> str | None:
         """Return the last observation in ``"ansi"`` mode."""
         return self._last_observation if self.render_mode == "ansi" else None
 
+    def close(self) -> None:
+        """Release the task's resources (idempotent); ``step`` and ``expert_action`` then need a ``reset``."""
+        self.task.close()
+        self._task_id = None
+        super().close()
+
     def _info(self, step_info: dict[str, Any]) -> dict[str, Any]:
-        admissible = self._admissible_actions() if self.want_admissible_actions else None
+        admissible = self.task.admissible_actions() if self.want_admissible_actions else None
         return {
             "task_id": self._task_id,
             "task": self._task_text,
@@ -221,6 +202,6 @@ class TextEnv(gymnasium.Env[str, str]):
             "env_name": self.env_name,
             "step": self._steps,
             "admissible_actions": admissible,
-            **self._extra_info(),
+            **self.task.info(),
             **step_info,
         }

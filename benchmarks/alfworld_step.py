@@ -73,7 +73,7 @@ def main() -> None:
     times: dict[str, list[float]] = {k: [] for k in ("raw reset", "env reset", "env reset again")}
     steps: dict[str, list[float]] = {"raw": [], "agentgym": [], "agentgym +admissible": []}
     for task_id in task_ids:
-        game_file = str(base._store.game_file(task_id))
+        game_file = str(base.task._store.game_file(task_id))
         commands = commands_for(raw, game_file, args.extra)
         options = {"task_id": task_id}
         times["raw reset"].append(timed(raw_start, raw, game_file))

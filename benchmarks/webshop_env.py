@@ -23,9 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.env import WebShopEnv, goal_query, shop_resources
+from agentgym.envs.webshop.env import WebShopEnv
 from agentgym.envs.webshop.session import render_page
 from agentgym.envs.webshop.site import BackgroundSite
+from agentgym.envs.webshop.task import goal_query, shop_resources
 
 
 def percentiles(times: list[float]) -> tuple[str, str, str]:

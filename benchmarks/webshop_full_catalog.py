@@ -127,7 +127,8 @@ def ingest() -> dict:
 
 def serve(queries: int, steps: int) -> dict:
     from agentgym.data import find
-    from agentgym.envs.webshop.env import WebShopEnv, shop_resources
+    from agentgym.envs.webshop.env import WebShopEnv
+    from agentgym.envs.webshop.task import shop_resources
 
     start, cpu = time.perf_counter(), _cpu_s()
     _, index = shop_resources("full")

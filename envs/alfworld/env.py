@@ -5,21 +5,23 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from agentgym.core import Outcome, TextEnv
+from agentgym.core import TextEnv
 from agentgym.envs.alfworld.dataset import GameStore
 from agentgym.envs.alfworld.engines import DEFAULT_ENGINE, ENGINES, SelectedEngine
 from agentgym.envs.alfworld.games import SPLITS, GameInfo
 from agentgym.envs.alfworld.native import NOTHING_HAPPENS
-from agentgym.error import DataNotFound, EnvCrashed, ResetNeeded
+from agentgym.error import DataNotFound, EnvCrashed
 from agentgym.protocol import file_sha256
+from agentgym.task import Outcome, Setup, Task
 from agentgym.tasks import TaskSet
 
 if TYPE_CHECKING:
     from agentgym.envs.alfworld.engines import Engine
 
-__all__ = ["NOTHING_HAPPENS", "ALFWorldEnv", "paper_observation"]
+__all__ = ["NOTHING_HAPPENS", "ALFWorldEnv", "ALFWorldTask", "paper_observation"]
 
 _TASK_RE = re.compile(r"Your task is to: (.*)")
 
@@ -38,6 +40,96 @@ def paper_observation(intro: str) -> str:
     rest with single newlines: ``"You are in the middle of a room. ...\nYour task is to: ..."``.
     """
     return "\n".join(intro.split("\n\n")[1:])
+
+
+class ALFWorldTask(Task):
+    """ALFWorld's rules: one episode plays one official game file (see :class:`ALFWorldEnv` for the contract).
+
+    Args:
+        data_dir: a folder with ``json_2.1.1/`` (the official layout; ALFWorld's ``$ALFWORLD_DATA`` works) or
+            ``<split>.tar.xz`` files; default ``$AGENTGYM_DATA/alfworld``.
+        engine: ``"native"`` (default) or ``"textworld"``.
+    """
+
+    env_name = "alfworld"
+
+    def __init__(self, *, data_dir: str | os.PathLike | None = None, engine: str = DEFAULT_ENGINE) -> None:
+        """Check the engine's name; the data is listed on first use and the engine starts at the first set-up."""
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+        self._store = GameStore(data_dir)
+        self._engine = SelectedEngine(engine)
+        self._task_id = ""
+        self._game: Engine | None = None
+        self._game_info: GameInfo | None = None
+        self._plan: list[str] | None = None
+
+    def task_set(self) -> TaskSet:
+        """The splits whose games are installed (``valid_unseen`` first when present, the default)."""
+        splits = {}
+        for split in SPLITS:
+            try:
+                splits[split] = self._store.task_ids(split)
+            except DataNotFound:
+                continue
+        if not splits:
+            self._store.task_ids("valid_unseen")  # raises DataNotFound with the instructions
+        ids = tuple(task_id for task_ids in splits.values() for task_id in task_ids)
+        default = "valid_unseen" if "valid_unseen" in splits else next(iter(splits))
+        return TaskSet(ids=ids, splits=splits, default_split=default)
+
+    def setup(self, task_id: str, options: Mapping[str, Any]) -> Setup:
+        """Start the game: the first observation as the papers' agents show it, the ``Your task is to:`` text."""
+        game_file = self._store.game_file(task_id)
+        intro = self._engine.start(task_id, game_file)
+        self._task_id = task_id
+        self._game = self._engine.current
+        self._game_info = GameInfo.parse(task_id)
+        self._plan = self._game.walkthrough
+        match = _TASK_RE.search(intro)
+        return Setup(paper_observation(intro), match.group(1) if match else "")
+
+    def act(self, action: str) -> Outcome:
+        """Play one command; ALFWorld's reward is 1 on the step that solves the task."""
+        game = self._game
+        try:
+            feedback, won = game.step(action)
+        except Exception as e:
+            raise EnvCrashed(f"ALFWorld's engine failed on {action[:80]!r} in {self._task_id}: {e!r}") from e
+        invalid = feedback == NOTHING_HAPPENS
+        if self._plan and action.strip() == self._plan[0]:
+            self._plan.pop(0)
+        elif not invalid:  # the agent left the plan: the expert replans when asked
+            self._plan = None
+        return Outcome(observation=feedback, reward=float(won), done=won, won=won, score=float(won), invalid=invalid)
+
+    def expert(self) -> str | None:
+        """Return the next walkthrough command, or a fast-downward plan's first command once off it."""
+        if self._plan is None:
+            self._plan = self._game.replan()
+        return self._plan[0] if self._plan else None
+
+    def admissible_actions(self) -> list[str] | None:
+        """ALFWorld's admissible commands (the game computes them on every step anyway)."""
+        return self._game.admissible_commands if self._game is not None else None
+
+    def info(self) -> dict[str, Any]:
+        """``task_type``: the game's task type (one of the six)."""
+        return {"task_type": self._game_info.task_type if self._game_info else None}
+
+    def protocol(self) -> dict[str, Any]:
+        """What results depend on: the engine's versions and the game archives' sha256 (or the games' folder)."""
+        archives = [self._store.root / f"{split}.tar.xz" for split in SPLITS]
+        files = {f"alfworld/{a.name}": file_sha256(a) for a in archives if a.is_file()}
+        engine = self._engine.versions()
+        if engine["engine"] == "textworld" or engine["textworld_fallback_games"]:
+            engine.update({name: _version(name) for name in ("alfworld", "textworld")})
+        return {**engine, "data_files": files, "games_dir": None if files else str(self._store.root)}
+
+    def close(self) -> None:
+        """Release the game engine (idempotent)."""
+        self._engine.close()
+        self._game = None
 
 
 class ALFWorldEnv(TextEnv):
@@ -80,7 +172,7 @@ class ALFWorldEnv(TextEnv):
         v0: initial version (alfworld 0.4.2, textworld 1.7.0, game files of ``json_2.1.2_tw-pddl.zip``).
     """
 
-    env_name = "alfworld"
+    task: ALFWorldTask
 
     def __init__(
         self,
@@ -92,85 +184,5 @@ class ALFWorldEnv(TextEnv):
         engine: str = DEFAULT_ENGINE,
     ) -> None:
         """Set up; the data is listed on first use and the game engine starts at the first reset."""
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
-        super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
-        self._store = GameStore(data_dir)
-        self._engine = SelectedEngine(engine)
-        self._game: Engine | None = None
-        self._game_info: GameInfo | None = None
-        self._plan: list[str] | None = None
-
-    def _load_tasks(self) -> TaskSet:
-        splits = {}
-        for split in SPLITS:
-            try:
-                splits[split] = self._store.task_ids(split)
-            except DataNotFound:
-                continue
-        if not splits:
-            self._store.task_ids("valid_unseen")  # raises DataNotFound with the instructions
-        ids = tuple(task_id for task_ids in splits.values() for task_id in task_ids)
-        default = "valid_unseen" if "valid_unseen" in splits else next(iter(splits))
-        return TaskSet(ids=ids, splits=splits, default_split=default)
-
-    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
-        game_file = self._store.game_file(task_id)
-        intro = self._engine.start(task_id, game_file)
-        self._game = self._engine.current
-        self._game_info = GameInfo.parse(task_id)
-        self._plan = self._game.walkthrough
-        match = _TASK_RE.search(intro)
-        return paper_observation(intro), match.group(1) if match else ""
-
-    def _act(self, action: str) -> Outcome:
-        game = self._require_game()
-        try:
-            feedback, won = game.step(action)
-        except Exception as e:
-            raise EnvCrashed(f"ALFWorld's engine failed on {action[:80]!r} in {self._task_id}: {e!r}") from e
-        invalid = feedback == NOTHING_HAPPENS
-        if self._plan and action.strip() == self._plan[0]:
-            self._plan.pop(0)
-        elif not invalid:  # the agent left the plan: the expert replans when asked
-            self._plan = None
-        # ALFWorld's reward is 1 on the step that solves the task (textworld keeps reporting won afterwards).
-        reward = float(won and not self._won)
-        score = float(won)
-        return Outcome(observation=feedback, reward=reward, done=won, won=won, score=score, invalid=invalid)
-
-    def expert_action(self) -> str | None:
-        """Return the next walkthrough command, or a fast-downward plan's first command once off it."""
-        game = self._require_game()
-        if self._won:
-            return None
-        if self._plan is None:
-            self._plan = game.replan()
-        return self._plan[0] if self._plan else None
-
-    def _admissible_actions(self) -> list[str] | None:
-        return self._game.admissible_commands if self._game is not None and self._task_id else None
-
-    def _extra_info(self) -> dict[str, Any]:
-        return {"task_type": self._game_info.task_type if self._game_info else None}
-
-    def protocol(self) -> dict[str, Any]:
-        """What results depend on: the engine's versions and the game archives' sha256 (or the games' folder)."""
-        archives = [self._store.root / f"{split}.tar.xz" for split in SPLITS]
-        files = {f"alfworld/{a.name}": file_sha256(a) for a in archives if a.is_file()}
-        engine = self._engine.versions()
-        if engine["engine"] == "textworld" or engine["textworld_fallback_games"]:
-            engine.update({name: _version(name) for name in ("alfworld", "textworld")})
-        return {**engine, "data_files": files, "games_dir": None if files else str(self._store.root)}
-
-    def _require_game(self) -> Engine:
-        if self._game is None or self._task_id is None:
-            raise ResetNeeded("call reset() before step() or expert_action()")
-        return self._game
-
-    def close(self) -> None:
-        """Release the game engine (idempotent)."""
-        self._engine.close()
-        self._game = None
-        self._task_id = None
-        super().close()
+        task = ALFWorldTask(data_dir=data_dir, engine=engine)
+        super().__init__(task, split=split, admissible_actions=admissible_actions, render_mode=render_mode)

@@ -34,11 +34,12 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
 from agentgym import data
-from agentgym.core import Outcome, TextEnv, quote
+from agentgym.core import TextEnv, quote
 from agentgym.envs.game24.arithmetic import (
     TARGET,
     ExpressionError,
@@ -48,8 +49,8 @@ from agentgym.envs.game24.arithmetic import (
 )
 from agentgym.envs.game24.puzzles import DATA_FILE, TEST_ROWS, load_puzzles
 from agentgym.envs.game24.solver import Move, Operand, apply, legal_moves, next_move, solvable
-from agentgym.error import ResetNeeded
 from agentgym.protocol import file_sha256
+from agentgym.task import Outcome, Setup, Task
 from agentgym.tasks import TaskSet
 
 RULES = (
@@ -115,43 +116,20 @@ def _numbers_text(values: list[Operand]) -> str:
     return " ".join(format_number(v.value) for v in sorted(values, key=lambda v: v.value))
 
 
-class Game24Env(TextEnv):
-    """Game of 24, step-wise with RAFA's feedback (see the module docstring).
+class Game24Task(Task):
+    """Game of 24's rules, step-wise with RAFA's feedback (see the module docstring).
 
-    Example:
-        >>> import gymnasium, agentgym
-        >>> env = gymnasium.make("agentgym/Game24-v0")
-        >>> obs, info = env.reset(options={"task_id": "4 5 6 10"})
-        >>> info["numbers"]
-        [4, 5, 6, 10]
-        >>> obs, reward, terminated, truncated, info = env.step("Answer: (10 - 6) * 5 + 4 = 24")
-        >>> reward, terminated, info["won"]
-        (1.0, True, True)
+    Args:
+        one_shot: the ToT input-output setting (``agentgym/Game24OneShot-v0``, one step): the expert then
+            writes its whole solution, steps and answer, as one multi-line action.
+        judge: ``"steps"`` (RAFA's env: a multi-line action stops at its first rejected step) or ``"answer"``
+            (ToT's ``test_output``: an answer is judged alone; see the module docstring).
     """
 
     env_name = "game24"
 
-    def __init__(
-        self,
-        *,
-        one_shot: bool = False,
-        judge: str = "steps",
-        split: str | None = None,
-        admissible_actions: bool = False,
-        render_mode: str | None = None,
-    ) -> None:
-        """Create the env.
-
-        Args:
-            one_shot: the ToT input-output setting (``agentgym/Game24OneShot-v0``, one step): the expert then
-                writes its whole solution, steps and answer, as one multi-line action.
-            judge: ``"steps"`` (RAFA's env: a multi-line action stops at its first rejected step) or ``"answer"``
-                (ToT's ``test_output``: an answer is judged alone; see the module docstring).
-            split: see :class:`~agentgym.core.TextEnv`.
-            admissible_actions: see :class:`~agentgym.core.TextEnv`.
-            render_mode: see :class:`~agentgym.core.TextEnv`.
-        """
-        super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+    def __init__(self, *, one_shot: bool = False, judge: str = "steps") -> None:
+        """Check the settings; the puzzles load at first use."""
         if judge not in JUDGES:
             raise ValueError(f"judge must be one of {', '.join(JUDGES)}, not {judge!r}")
         self.one_shot = one_shot
@@ -160,7 +138,8 @@ class Game24Env(TextEnv):
         self._remaining: list[Operand] = []
         self._history: list[str] = []
 
-    def _load_tasks(self) -> TaskSet:
+    def task_set(self) -> TaskSet:
+        """The puzzles in difficulty order; ``test`` is rows 900-999 (ToT's test puzzles), ``train`` the others."""
         ids = load_puzzles().task_ids
         test = ids[TEST_ROWS.start : TEST_ROWS.stop]
         train = ids[: TEST_ROWS.start] + ids[TEST_ROWS.stop :]
@@ -171,14 +150,16 @@ class Game24Env(TextEnv):
         """``"tot-24.csv"`` (the papers' puzzles) or ``"built-in"`` (no data file found)."""
         return load_puzzles().source
 
-    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
+    def setup(self, task_id: str, options: Mapping[str, Any]) -> Setup:
+        """Start from the puzzle's four numbers."""
         self._numbers = tuple(int(n) for n in task_id.split())
         self._remaining = [Operand(Fraction(n), str(n)) for n in self._numbers]
         self._history = []
         task = f"{RULES}\nInput: {task_id}"
-        return f"{task}\nNumbers left: {task_id}", task
+        return Setup(f"{task}\nNumbers left: {task_id}", task)
 
-    def _act(self, action: str) -> Outcome:
+    def act(self, action: str) -> Outcome:
+        """Process the action's lines in order (see the module docstring)."""
         if self.judge == "answer" and self.one_shot:
             return self._judge_outputs(action)
         lines = [line.strip() for line in action.splitlines() if line.strip()]
@@ -272,7 +253,7 @@ class Game24Env(TextEnv):
             reward=float(won),
             done=won,
             won=won,
-            score=float(won or self._won) if score is None else score,
+            score=float(won) if score is None else score,
             invalid=invalid,
             extra=extra,
         )
@@ -288,7 +269,7 @@ class Game24Env(TextEnv):
             lines.append(f"{step[0]} (left: {_format_values(step[1])})")
         return "\n".join([*lines, _answer(operands[0])])
 
-    def _admissible_actions(self) -> list[str]:
+    def admissible_actions(self) -> list[str]:
         """The steps the env would accept now (legal, right, and not a dead end), or the answer at the end."""
         if len(self._remaining) == 1:
             return [_answer(self._remaining[0])] if self._remaining[0].value == TARGET else []
@@ -305,7 +286,8 @@ class Game24Env(TextEnv):
         files = {DATA_FILE: file_sha256(path)} if path is not None and self.puzzle_source != "built-in" else {}
         return {"puzzle_source": self.puzzle_source, "data_files": files, "judge": self.judge}
 
-    def _extra_info(self) -> dict[str, Any]:
+    def info(self) -> dict[str, Any]:
+        """The puzzle, the numbers left, the committed steps and the puzzle list's source."""
         return {
             "numbers": list(self._numbers),
             "remaining": [format_number(v) for v in self._values()],
@@ -313,15 +295,46 @@ class Game24Env(TextEnv):
             "puzzle_source": self.puzzle_source,
         }
 
-    def expert_action(self) -> str | None:
+    def expert(self) -> str | None:
         """Return the solver's next step from the numbers left, then the answer (all at once if one-shot)."""
-        if self._task_id is None:
-            raise ResetNeeded("call reset() before expert_action()")
-        if self._won:
-            return None
         if self.one_shot:
             return self._expert_plan()
         if len(self._remaining) == 1:
-            return self._admissible_actions()[0] if self._remaining[0].value == TARGET else None
+            return self.admissible_actions()[0] if self._remaining[0].value == TARGET else None
         step = next_move(self._values())
         return None if step is None else f"{step[0]} (left: {_format_values(step[1])})"
+
+
+class Game24Env(TextEnv):
+    """``agentgym/Game24-v0`` and ``agentgym/Game24OneShot-v0``: :class:`Game24Task` in the generic env.
+
+    Example:
+        >>> import gymnasium, agentgym
+        >>> env = gymnasium.make("agentgym/Game24-v0")
+        >>> obs, info = env.reset(options={"task_id": "4 5 6 10"})
+        >>> info["numbers"]
+        [4, 5, 6, 10]
+        >>> obs, reward, terminated, truncated, info = env.step("Answer: (10 - 6) * 5 + 4 = 24")
+        >>> reward, terminated, info["won"]
+        (1.0, True, True)
+    """
+
+    task: Game24Task
+
+    def __init__(
+        self,
+        *,
+        one_shot: bool = False,
+        judge: str = "steps",
+        split: str | None = None,
+        admissible_actions: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        """Create the env; ``one_shot`` and ``judge`` are :class:`Game24Task`'s, the rest :class:`TextEnv`'s."""
+        task = Game24Task(one_shot=one_shot, judge=judge)
+        super().__init__(task, split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+
+    @property
+    def puzzle_source(self) -> str:
+        """``"tot-24.csv"`` (the papers' puzzles) or ``"built-in"`` (no data file found)."""
+        return self.task.puzzle_source

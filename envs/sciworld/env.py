@@ -32,14 +32,16 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from agentgym import data, validate
-from agentgym.core import Outcome, TextEnv
+from agentgym.core import TextEnv
 from agentgym.envs.sciworld import catalog, jvm
 from agentgym.envs.sciworld.simulator import DEFAULT_TIMEOUT_S, Simulator
-from agentgym.error import DependencyNotInstalled, EnvCrashed, ResetNeeded, SettingError
+from agentgym.error import DependencyNotInstalled, EnvCrashed, SettingError
 from agentgym.protocol import file_sha256
+from agentgym.task import Outcome, Setup, Task
 from agentgym.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
@@ -62,17 +64,10 @@ def _clean_action(action: str) -> str:
     return action.encode("utf-8", "replace").decode("utf-8")
 
 
-class ScienceWorldEnv(TextEnv):
-    """ScienceWorld through a JVM started at the first reset (see the module docstring for the contract).
+class ScienceWorldTask(Task):
+    """ScienceWorld's rules, played in a JVM started at the first set-up (see the module docstring).
 
-    Example:
-        >>> import gymnasium, agentgym
-        >>> env = gymnasium.make("agentgym/ScienceWorld-v0")
-        >>> obs, info = env.reset(options={"task_id": "find-living-thing-0"})  # doctest: +SKIP
-        >>> obs.splitlines()[0], info["max_steps"]  # doctest: +SKIP
-        ('Task Description:', 15)
-        >>> env.step("open door to kitchen")[0]  # doctest: +SKIP
-        'The door is now open.'
+    Args: see :class:`ScienceWorldEnv` (all but ``split``, ``admissible_actions`` and ``render_mode``).
     """
 
     env_name = "sciworld"
@@ -85,28 +80,8 @@ class ScienceWorldEnv(TextEnv):
         jvm_heap_mb: int | None = jvm.DEFAULT_HEAP_MB,
         share_jvm: bool = False,
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        split: str | None = None,
-        admissible_actions: bool = False,
-        render_mode: str | None = None,
     ) -> None:
-        """Check the settings; the JVM starts at the first reset.
-
-        Args:
-            simplification: comma-separated simplifications (``"easy"``: all; ``""``: none), see
-                :data:`SIMPLIFICATIONS`.
-            step_limit: ``"eto"`` (ETO's per-task limits), an int (the same for every task) or ``None``.
-            jvm_heap_mb: the JVM's heap cap in MB (``None``: Java's default, a quarter of the memory).
-            share_jvm: run this env's simulator in a JVM shared with the other envs of this process that have
-                the same heap cap: 4 envs then take ~345 MB instead of ~4 x 275 MB, but a JVM crash, hang or
-                full heap hits all of them. Off by default (the runner runs one env per worker process).
-            timeout_s: a simulator call that takes longer means a hung JVM: it is killed and
-                :class:`~agentgym.error.EnvCrashed` raised.
-            split: see :class:`~agentgym.core.TextEnv`.
-            admissible_actions: list the valid actions in ``info["admissible_actions"]`` (this costs several
-                times a step).
-            render_mode: see :class:`~agentgym.core.TextEnv`.
-        """
-        super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+        """Check the settings; the JVM starts at the first set-up."""
         if importlib.util.find_spec("scienceworld") is None:
             raise DependencyNotInstalled("scienceworld", "sciworld")
         unknown = {s for s in simplification.split(",") if s} - SIMPLIFICATIONS
@@ -130,10 +105,12 @@ class ScienceWorldEnv(TextEnv):
         self._raw_score = 0
         self._max_score = 0.0
         self._max_steps: int | None = None
+        self._task_id = ""
 
     # --- tasks ---------------------------------------------------------------------------------------------
 
-    def _load_tasks(self) -> TaskSet:
+    def task_set(self) -> TaskSet:
+        """The official splits of the 30 tasks, ETO's and AgentGym's (see :mod:`agentgym.envs.sciworld.catalog`)."""
         tasks = catalog.official_tasks()
         official = {
             split: tuple(tid for task in tasks for tid in task.ids(getattr(task, split)))
@@ -177,9 +154,14 @@ class ScienceWorldEnv(TextEnv):
         """The process id of the JVM this env uses (``None`` before the first reset)."""
         return self._jvm.pid if self._jvm is not None else None
 
-    # --- TextEnv hooks -----------------------------------------------------------------------------------
+    # --- the task ----------------------------------------------------------------------------------------
 
-    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
+    def setup(self, task_id: str, options: Mapping[str, Any]) -> Setup:
+        """Load the variation and look around; ``score`` is what ``look around`` already earned.
+
+        Raises:
+            EnvCrashed: the JVM died or hung while loading (a later set-up starts a new one).
+        """
         task_name, variation = catalog.parse_task_id(task_id)
         if "noElectricalAction" in self.simplification and any(t in task_name for t in _ELECTRICAL_TASKS):
             raise ValueError(f"{task_id} needs electrical actions: drop 'noElectricalAction' from the simplification")
@@ -190,11 +172,13 @@ class ScienceWorldEnv(TextEnv):
             # dies now) gets one replacement before the crash is reported.
             logger.warning("ScienceWorld's JVM failed at reset (%s); starting a new one", e)
             look, heading, task = self._load(task_name, variation)
+        self._task_id = task_id
         self._history = []
         self._gold = None
+        # With simplifications, "look around" can already earn points (a subgoal is met at the start).
         self._max_score = max(self._raw_score, 0) / 100
         self._max_steps = self.max_steps_for(task_id)
-        return f"{heading}\n\n{look}", task
+        return Setup(f"{heading}\n\n{look}", task, score=self._max_score)
 
     def _load(self, task_name: str, variation: int) -> tuple[str, str, str]:
         """Load a variation and look around; return ``(look output, task heading block, task text)``."""
@@ -207,7 +191,12 @@ class ScienceWorldEnv(TextEnv):
             self._drop_simulator()
             raise
 
-    def _act(self, action: str) -> Outcome:
+    def act(self, action: str) -> Outcome:
+        """Play one action; ``truncated`` once the task's step limit is reached (every step counts).
+
+        Raises:
+            EnvCrashed: the JVM died or hung (it is gone; a new set-up starts a new one).
+        """
         if self._sim is None:
             raise EnvCrashed("the simulator crashed earlier in this episode; call reset() to start a new one")
         self._history.append(action)
@@ -232,9 +221,11 @@ class ScienceWorldEnv(TextEnv):
             won=completed and not failed,
             score=score,
             invalid=observation == UNKNOWN_ACTION,
+            truncated=self._max_steps is not None and len(self._history) >= self._max_steps,
         )
 
-    def _admissible_actions(self) -> list[str] | None:
+    def admissible_actions(self) -> list[str] | None:
+        """The simulator's valid actions (several times the cost of a step)."""
         if self._sim is None:
             return None
         try:
@@ -261,31 +252,11 @@ class ScienceWorldEnv(TextEnv):
             "data_files": files,
         }
 
-    def _extra_info(self) -> dict[str, Any]:
+    def info(self) -> dict[str, Any]:
+        """``max_steps`` (the task's step limit), ``max_score`` (ETO's metric) and ``raw_score``."""
         return {"max_steps": self._max_steps, "max_score": self._max_score, "raw_score": self._raw_score}
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
-        """Load a task (see :meth:`TextEnv.reset`); ``info["score"]`` is the score after ``look around``.
-
-        Raises:
-            EnvCrashed: the JVM died or hung while loading (a later reset starts a new one).
-        """
-        observation, info = super().reset(seed=seed, options=options)
-        # With simplifications, "look around" can already earn points (a subgoal is met at the start).
-        self._score = info["score"] = max(self._raw_score, 0) / 100
-        return observation, info
-
-    def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
-        """Apply ``action`` (see :meth:`TextEnv.step`); truncated once ``info["max_steps"]`` steps are done.
-
-        Raises:
-            EnvCrashed: the JVM died or hung (it is gone; ``reset()`` starts a new one).
-        """
-        observation, reward, terminated, _, info = super().step(action)
-        truncated = not terminated and self._max_steps is not None and self._steps >= self._max_steps
-        return observation, reward, terminated, truncated, info
-
-    def expert_action(self) -> str | None:
+    def expert(self) -> str | None:
         """The next action of the loaded variation's gold action sequence.
 
         ``None`` once the episode left the gold path (an action other than the gold one was taken), the path is
@@ -294,10 +265,6 @@ class ScienceWorldEnv(TextEnv):
         never disturbs the episode. It is the same path every time (see
         :data:`~agentgym.envs.sciworld.jvm.JVM_OPTIONS`).
         """
-        if self._task_id is None:
-            raise ResetNeeded("call reset() before expert_action()")
-        if self._ended:
-            return None
         if self._gold is None:
             self._gold = self._gold_path(self._task_id)
         done = len(self._history)
@@ -321,4 +288,66 @@ class ScienceWorldEnv(TextEnv):
     def close(self) -> None:
         """Free the simulator and the JVM (idempotent)."""
         self._drop_simulator()
-        super().close()
+
+
+class ScienceWorldEnv(TextEnv):
+    """``agentgym/ScienceWorld-v0``: :class:`ScienceWorldTask` in the generic env (see the module docstring).
+
+    Example:
+        >>> import gymnasium, agentgym
+        >>> env = gymnasium.make("agentgym/ScienceWorld-v0")
+        >>> obs, info = env.reset(options={"task_id": "find-living-thing-0"})  # doctest: +SKIP
+        >>> obs.splitlines()[0], info["max_steps"]  # doctest: +SKIP
+        ('Task Description:', 15)
+        >>> env.step("open door to kitchen")[0]  # doctest: +SKIP
+        'The door is now open.'
+    """
+
+    task: ScienceWorldTask
+
+    def __init__(
+        self,
+        *,
+        simplification: str = "easy",
+        step_limit: int | str | None = "eto",
+        jvm_heap_mb: int | None = jvm.DEFAULT_HEAP_MB,
+        share_jvm: bool = False,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        split: str | None = None,
+        admissible_actions: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        """Check the settings; the JVM starts at the first reset.
+
+        Args:
+            simplification: comma-separated simplifications (``"easy"``: all; ``""``: none), see
+                :data:`SIMPLIFICATIONS`.
+            step_limit: ``"eto"`` (ETO's per-task limits), an int (the same for every task) or ``None``.
+            jvm_heap_mb: the JVM's heap cap in MB (``None``: Java's default, a quarter of the memory).
+            share_jvm: run this env's simulator in a JVM shared with the other envs of this process that have
+                the same heap cap: 4 envs then take ~345 MB instead of ~4 x 275 MB, but a JVM crash, hang or
+                full heap hits all of them. Off by default (the runner runs one env per worker process).
+            timeout_s: a simulator call that takes longer means a hung JVM: it is killed and
+                :class:`~agentgym.error.EnvCrashed` raised.
+            split: see :class:`~agentgym.core.TextEnv`.
+            admissible_actions: list the valid actions in ``info["admissible_actions"]`` (this costs several
+                times a step).
+            render_mode: see :class:`~agentgym.core.TextEnv`.
+        """
+        task = ScienceWorldTask(
+            simplification=simplification,
+            step_limit=step_limit,
+            jvm_heap_mb=jvm_heap_mb,
+            share_jvm=share_jvm,
+            timeout_s=timeout_s,
+        )
+        super().__init__(task, split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+
+    def max_steps_for(self, task_id: str) -> int | None:
+        """The step limit this env applies to ``task_id`` (``None``: no limit of its own)."""
+        return self.task.max_steps_for(task_id)
+
+    @property
+    def jvm_pid(self) -> int | None:
+        """The process id of the JVM this env uses (``None`` before the first reset)."""
+        return self.task.jvm_pid

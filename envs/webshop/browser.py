@@ -21,25 +21,17 @@ import re
 import shutil
 import threading
 from itertools import count
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from agentgym.core import Outcome, TextEnv
+from agentgym.core import TextEnv
 from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.env import (
-    check_settings,
-    oracle_action,
-    page_actions,
-    shop_protocol,
-    shop_resources,
-    task_goal,
-    task_set,
-)
 from agentgym.envs.webshop.search import TOP_N
 from agentgym.envs.webshop.session import parse_action
 from agentgym.envs.webshop.site import BackgroundSite, parse_keywords, parse_options
+from agentgym.envs.webshop.task import WebShopTask, shop_resources
 from agentgym.error import DependencyNotInstalled, EnvCrashed
-from agentgym.tasks import TaskSet
+from agentgym.task import Outcome
 
 PAGE_TIMEOUT_S = 30
 _EPISODES = count()
@@ -95,8 +87,8 @@ def url_state(url: str) -> dict[str, Any]:
     return {"page_name": "index", "keywords": [], "page": 1, "asin": None, "options": {}}
 
 
-class WebShopBrowserEnv(TextEnv):
-    """WebShop in a real headless browser; same tasks, actions and rewards as the text env.
+class WebShopBrowserTask(WebShopTask):
+    """WebShop's browser front end: the task played on the site in headless Chromium (see the module docstring).
 
     Args:
         observation_mode: ``"text"`` (the ``[SEP]`` form of the page, default) or ``"html"`` (page source).
@@ -105,10 +97,7 @@ class WebShopBrowserEnv(TextEnv):
         site_url: use a running site (``agentgym serve webshop``) with the same catalog and goals instead of
             starting one.
         headless: run Chromium without a window (default).
-        split, admissible_actions, render_mode: see :class:`agentgym.core.TextEnv`.
     """
-
-    env_name: ClassVar[str] = "webshop"
 
     def __init__(
         self,
@@ -118,22 +107,14 @@ class WebShopBrowserEnv(TextEnv):
         catalog: str = "1k",
         site_url: str | None = None,
         headless: bool = True,
-        split: str | None = None,
-        admissible_actions: bool = False,
-        render_mode: str | None = None,
     ) -> None:
-        """Record settings; the site and the browser start at the first reset."""
-        check_settings(observation_mode, ("text", "html"), goals)
-        super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
-        self.observation_mode = observation_mode
-        self.goal_kind = goals
-        self.catalog_name = catalog
+        """Record settings; the site and the browser start at the first set-up."""
+        super().__init__(observation_mode=observation_mode, modes=("text", "html"), goals=goals, catalog=catalog)
         self.headless = headless
         self._site_url = site_url.rstrip("/") if site_url else None
         self._site_origin = self._site_url or "own"
         self._site: BackgroundSite | None = None
         self._driver: Any = None
-        self._goal: dict[str, Any] = {}
         self._session_id = ""
         self._page: pages.ParsedPage | None = None
         self._done = False
@@ -233,29 +214,41 @@ class WebShopBrowserEnv(TextEnv):
         except (ElementNotInteractableException, ElementClickInterceptedException):
             self._driver.execute_script("arguments[0].click();", element)
 
-    # --- TextEnv hooks -------------------------------------------------------------------------------
+    # --- the front end ------------------------------------------------------------------------------------
 
-    def _load_tasks(self) -> TaskSet:
-        return task_set(self.catalog_name, self.goal_kind)
-
-    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
+    def open(self, task_id: str, goal: dict[str, Any]) -> str:
+        """Start the site and the browser (first time), then open a new session's search page."""
         if self._driver is None:
             self._launch()
-        self._goal = task_goal(self.catalog_name, task_id)
         with _EPISODES_LOCK:
             episode = next(_EPISODES)
         kind, index = task_id.rsplit("_", 1)
         self._session_id = f"p{os.getpid()}e{episode}_{kind}_fixed_{index}"
         self._done = False
         self._open_search_page()
-        return self._observe(), self._goal["instruction_text"]
+        return self._observe()
 
-    def _act(self, action: str) -> Outcome:
+    @property
+    def page(self) -> pages.ParsedPage | None:
+        """The page the browser shows (``None`` before the first set-up)."""
+        return self._page
+
+    @property
+    def done(self) -> bool:
+        """The purchase is made (the browser shows the done page)."""
+        return self._done
+
+    def act(self, action: str) -> Outcome:
+        """Play one action in the browser.
+
+        Raises:
+            EnvCrashed: Chromium or chromedriver died or hung (the runner rebuilds the env).
+        """
         from selenium.common.exceptions import WebDriverException
 
         try:
             return self._play(action)
-        except WebDriverException as e:  # Chromium or chromedriver died or hung: the runner rebuilds the env
+        except WebDriverException as e:
             raise EnvCrashed(f"the browser stopped answering ({type(e).__name__}: {e.msg})") from e
 
     def _play(self, action: str) -> Outcome:
@@ -286,51 +279,27 @@ class WebShopBrowserEnv(TextEnv):
         details = self._driver.find_element(By.CSS_SELECTOR, "#reward_info pre")
         terms = json.loads(details.get_attribute("textContent"))
         state = url_state(self._driver.current_url)
-        extra = {"reward_terms": terms, "asin": state["asin"], "options": state["options"]}
-        return Outcome(
-            observation=self._observe(),
-            reward=reward,
-            done=True,
-            won=reward == 1.0,
-            score=reward,
-            extra=extra,
-        )
+        return self.purchase(self._observe(), reward, terms, state["asin"], state["options"])
 
     def _observe(self) -> str:
         if self.observation_mode == "html":
             return self._driver.page_source
         return pages.simple_text(self._page)
 
-    def available_actions(self) -> dict[str, Any]:
-        """Return ``{"has_search_bar": bool, "clickables": [...]}`` of the current page."""
-        if self._page is None or self._done:
-            return {"has_search_bar": False, "clickables": []}
-        return {"has_search_bar": self._page.has_search_bar, "clickables": list(self._page.clickables)}
-
-    def _admissible_actions(self) -> list[str] | None:
-        return page_actions(self.available_actions())
-
-    def _extra_info(self) -> dict[str, Any]:
-        return {"available_actions": self.available_actions()}
-
-    def protocol(self) -> dict[str, Any]:
-        """The text env's card plus the page form and the site played (own, or the ``site_url`` given)."""
-        return shop_protocol(
-            self.catalog_name, self.goal_kind, observation_mode=self.observation_mode, site=self._site_origin
-        )
-
-    def expert_action(self) -> str | None:
-        """Return the text env's oracle action for the page the browser shows; ``None`` after the purchase."""
-        if self._driver is None or self._done:
-            return None
+    def oracle_state(self) -> dict[str, Any]:
+        """The page's state read from the browser's URL, with the text env's search results for its query."""
         state = url_state(self._driver.current_url)
-        catalog, index = shop_resources(self.catalog_name)
+        _, index = shop_resources(self.catalog_name)
         on_results = state["page_name"] == "search_results"
         results = index.search(" ".join(state["keywords"]), TOP_N) if on_results else []
-        return oracle_action(self._goal, catalog, results=results, clickables=self._page.clickables, **state)
+        return {**state, "results": results, "clickables": self._page.clickables}
+
+    def card_settings(self) -> dict[str, Any]:
+        """The page form and the site played (own, or the ``site_url`` given)."""
+        return {"observation_mode": self.observation_mode, "site": self._site_origin}
 
     def close(self) -> None:
-        """Quit the browser and stop the site this env started (idempotent)."""
+        """Quit the browser and stop the site this task started (idempotent)."""
         if self._driver is not None:
             try:
                 self._driver.quit()
@@ -340,4 +309,43 @@ class WebShopBrowserEnv(TextEnv):
             self._site.stop()
             self._site = None
             self._site_url = None
-        super().close()
+
+
+class WebShopBrowserEnv(TextEnv):
+    """``agentgym/WebShopBrowser-v0``: WebShop in a real headless browser (:class:`WebShopBrowserTask`).
+
+    The same tasks, actions and rewards as the text env (one :class:`~agentgym.envs.webshop.task.WebShopTask`).
+
+    Args:
+        observation_mode: ``"text"`` (the ``[SEP]`` form of the page, default) or ``"html"`` (page source).
+        goals: ``"synthetic"`` or ``"human"``, as the text env.
+        catalog: ``"1k"`` or ``"full"``, as the text env.
+        site_url: use a running site (``agentgym serve webshop``) with the same catalog and goals instead of
+            starting one.
+        headless: run Chromium without a window (default).
+        split, admissible_actions, render_mode: see :class:`agentgym.core.TextEnv`.
+    """
+
+    task: WebShopBrowserTask
+
+    def __init__(
+        self,
+        *,
+        observation_mode: str = "text",
+        goals: str = "synthetic",
+        catalog: str = "1k",
+        site_url: str | None = None,
+        headless: bool = True,
+        split: str | None = None,
+        admissible_actions: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        """Record settings; the site and the browser start at the first reset."""
+        task = WebShopBrowserTask(
+            observation_mode=observation_mode, goals=goals, catalog=catalog, site_url=site_url, headless=headless
+        )
+        super().__init__(task, split=split, admissible_actions=admissible_actions, render_mode=render_mode)
+
+    def available_actions(self) -> dict[str, Any]:
+        """Return ``{"has_search_bar": bool, "clickables": [...]}`` of the current page."""
+        return self.task.available_actions()

@@ -17,117 +17,21 @@ Change logs:
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any
 
-from agentgym.core import Outcome, TextEnv
-from agentgym.envs.webshop import goals as goals_module
+from agentgym.core import TextEnv
 from agentgym.envs.webshop import pages, react_client
-from agentgym.envs.webshop.data import catalog_files, eto_lists, load_catalog
-from agentgym.envs.webshop.reward import DEFAULT_SPACY_MODEL, SPACY_MODEL_ENV
-from agentgym.envs.webshop.search import SearchIndex
 from agentgym.envs.webshop.session import ShopSession, parse_action
-from agentgym.envs.webshop.store import Catalog
-from agentgym.protocol import file_sha256
-from agentgym.tasks import TaskSet
+from agentgym.envs.webshop.task import WebShopTask, shop_resources
+from agentgym.task import Outcome
 
 OBSERVATION_MODES = ("text", "text_rich", "html", "react")
 REACT_INVALID = "Invalid action!"
 REACT_THINK = "OK."
-GOAL_KINDS = ("synthetic", "human", "agentgym")
 
 
-@lru_cache(maxsize=4)
-def shop_resources(catalog: str) -> tuple[Catalog, SearchIndex]:
-    """Return the catalog store and its search index (loaded once per process)."""
-    store = load_catalog(catalog)
-    return store, SearchIndex.for_catalog(store)
-
-
-@lru_cache(maxsize=8)
-def goal_list(catalog: str, kind: str) -> list[dict[str, Any]]:
-    """Return the goals of ``kind`` on ``catalog``, in the original's order (``"agentgym"``: AgentGym's bounds)."""
-    store = load_catalog(catalog)
-    if kind == "agentgym":
-        return goals_module.agentgym_goals(store.products())  # streamed: the full catalog is never held whole
-    return store.goals(kind)
-
-
-def task_goal(catalog: str, task_id: str) -> dict[str, Any]:
-    """Return the goal a task id (``<kind>_<goal index>``) names."""
-    kind, index = task_id.rsplit("_", 1)
-    return goal_list(catalog, kind)[int(index)]
-
-
-def page_actions(available: Mapping[str, Any]) -> list[str]:
-    """The actions a page allows, from its ``available_actions`` (``search[<query>]`` stands for any search)."""
-    actions = ["search[<query>]"] if available["has_search_bar"] else []
-    return actions + [f"click[{c}]" for c in available["clickables"] if c != "search"]
-
-
-def check_settings(observation_mode: str, modes: tuple[str, ...], goals: str) -> None:
-    """Raise ``ValueError`` for an observation mode not in ``modes`` or an unknown goal kind."""
-    if observation_mode not in modes:
-        raise ValueError(f"observation_mode must be one of {modes}, got {observation_mode!r}")
-    if goals not in GOAL_KINDS:
-        raise ValueError(f"goals must be one of {GOAL_KINDS}, got {goals!r}")
-
-
-def shop_protocol(catalog: str, goals: str, **settings: Any) -> dict[str, Any]:
-    """What WebShop rewards depend on: catalog, goal kind, the data files' sha256, the spaCy model, ``settings``."""
-    files = {f"webshop/{path.name}": file_sha256(path) for path in catalog_files(catalog) if path}
-    return {
-        "catalog": catalog,
-        "goals": goals,
-        **settings,
-        "data_files": files,
-        "spacy_model": os.environ.get(SPACY_MODEL_ENV, DEFAULT_SPACY_MODEL),
-    }
-
-
-def task_set(catalog: str, kind: str) -> TaskSet:
-    """Return the task ids (``<kind>_<goal index>``) and splits of a goal set.
-
-    The synthetic set's ``agentgym_test`` split holds AgentGym's goals 0-199 (ids ``agentgym_<i>``, AgentGym's
-    price bounds), which also end its full list.
-    """
-    count = len(goal_list(catalog, kind))
-    ids = [f"{kind}_{i}" for i in range(count)]
-    splits = {k: [ids[i] for i in v] for k, v in goals_module.splits(count, kind, eto_lists()).items()}
-    if kind == "synthetic":
-        splits["agentgym_test"] = [task_id.replace("synthetic_", "agentgym_") for task_id in splits["agentgym_test"]]
-        ids += splits["agentgym_test"]
-    return TaskSet(ids=ids, splits=splits, default_split="test")
-
-
-class WebShopEnv(TextEnv):
-    """The WebShop text env: search, open products, pick options, buy; the reward is paid at purchase.
-
-    Actions are ``search[query]`` and ``click[button, ASIN or option value]`` (see
-    :mod:`agentgym.envs.webshop.session`); invalid ones change nothing and count a step. ``score`` is the
-    purchase reward and ``won`` is ``reward == 1``. ``info`` also has ``available_actions``
-    (``{"has_search_bar", "clickables"}``, as the original's ``get_available_actions``) and, after the
-    purchase, ``reward_terms`` (``r_type``, ``r_att``, ``r_option``, ``r_price``, ...), ``asin`` and
-    ``options``.
-
-    Args:
-        observation_mode: ``"text"`` (the ``[SEP]`` form, default), ``"text_rich"``, ``"html"`` or ``"react"``
-            (what ReAct's WebShop client shows: pages as :func:`pages.react_text` renders them,
-            ``You have clicked X.`` after an option click, ``OK.`` for ``think[...]`` (a step that changes
-            nothing), ``Invalid action!`` for an invalid action).
-        goals: ``"synthetic"`` (6,910 on the 1k catalog), ``"human"`` (those whose product is present) or
-            ``"agentgym"`` (the synthetic goals with AgentGym's seeded price bounds).
-        catalog: ``"1k"`` (default) or ``"full"`` (the 1.18M-product files, when present).
-        show_attrs: show the Attributes sub-page (off in the original's default).
-        client_rules: with ``observation_mode="react"``, accept and refuse actions as ReAct's client did
-            (:mod:`agentgym.envs.webshop.react_client`: search only from the search page, no paging, clicks as
-            shown); a refused action is ``Invalid action!`` and changes nothing.
-        split, admissible_actions, render_mode: see :class:`agentgym.core.TextEnv`.
-    """
-
-    env_name: ClassVar[str] = "webshop"
+class WebShopTextTask(WebShopTask):
+    """WebShop's text front end: the task played on an in-process session (see :class:`WebShopEnv`)."""
 
     def __init__(
         self,
@@ -137,40 +41,37 @@ class WebShopEnv(TextEnv):
         catalog: str = "1k",
         show_attrs: bool = False,
         client_rules: bool = False,
-        split: str | None = None,
-        admissible_actions: bool = False,
-        render_mode: str | None = None,
     ) -> None:
-        """Record settings; the catalog, index and goals load at first use."""
-        check_settings(observation_mode, OBSERVATION_MODES, goals)
+        """Check the settings; the catalog, index and goals load at first use."""
+        super().__init__(observation_mode=observation_mode, modes=OBSERVATION_MODES, goals=goals, catalog=catalog)
         if client_rules and observation_mode != "react":
             raise ValueError("client_rules=True needs observation_mode='react' (the rules are ReAct's client's)")
-        super().__init__(split=split, admissible_actions=admissible_actions, render_mode=render_mode)
-        self.observation_mode = observation_mode
-        self.goal_kind = goals
-        self.catalog_name = catalog
         self.show_attrs = show_attrs
         self.client_rules = client_rules
         self.session: ShopSession | None = None
         self._react_query = self._react_asin = ""  # the react mode's client state: last query and product, as typed
 
-    # --- TextEnv hooks -------------------------------------------------------------------------------
+    # --- the front end ------------------------------------------------------------------------------------
 
-    def _load_tasks(self) -> TaskSet:
-        return task_set(self.catalog_name, self.goal_kind)
-
-    def goal(self, task_id: str) -> dict[str, Any]:
-        """Return the goal dict of a task id (the original's keys)."""
-        return task_goal(self.catalog_name, task_id)
-
-    def _start(self, task_id: str, options: dict[str, Any]) -> tuple[str, str]:
+    def open(self, task_id: str, goal: dict[str, Any]) -> str:
+        """Start a session on the task's search page."""
         catalog, index = shop_resources(self.catalog_name)
-        goal = self.goal(task_id)
         self.session = ShopSession(catalog, index, goal, session_id=task_id, show_attrs=self.show_attrs)
         self._react_query = self._react_asin = ""
-        return self._observe(), goal["instruction_text"]
+        return self._observe()
 
-    def _act(self, action: str) -> Outcome:
+    @property
+    def page(self) -> pages.ParsedPage | None:
+        """The session's page (``None`` before the first set-up)."""
+        return self.session.parsed if self.session is not None else None
+
+    @property
+    def done(self) -> bool:
+        """The session's purchase is made."""
+        return self.session is not None and self.session.done
+
+    def act(self, action: str) -> Outcome:
+        """Apply one action to the session (under ReAct's client's rules with ``client_rules``)."""
         session = self.session
         if self.client_rules and not session.done:
             return self._client_act(action)
@@ -206,30 +107,16 @@ class WebShopEnv(TextEnv):
         if valid and self.observation_mode == "react":
             self._react_query = arg if name == "search" else self._react_query
             self._react_asin = arg if kind == "link" else self._react_asin
-        extra: dict[str, Any] = {}
-        if session.done and valid:
-            extra = {
-                "reward_terms": dict(session.terms),
-                "asin": session.asin,
-                "options": dict(session.options),
-            }
-        reward = float(session.reward) if session.done and valid else 0.0
-        score = float(session.reward or 0.0)
         if self.observation_mode != "react":
             observation = self._observe()
         elif not valid:
             observation = REACT_INVALID
         else:
             observation = f"You have clicked {arg}." if kind == "radio" else self._observe()
-        return Outcome(
-            observation=observation,
-            reward=reward,
-            done=session.done,
-            won=session.done and session.reward == 1.0,
-            score=score,
-            invalid=not valid,
-            extra=extra,
-        )
+        if session.done and valid:
+            terms, options = dict(session.terms), dict(session.options)
+            return self.purchase(observation, float(session.reward), terms, session.asin, options)
+        return Outcome(observation=observation, invalid=not valid)
 
     def _observe(self) -> str:
         session = self.session
@@ -251,89 +138,87 @@ class WebShopEnv(TextEnv):
         chosen = {names.get(key, key): value for key, value in session.options.items()}
         return f"/item_page/{session.session_id}/{self._react_asin}/{self._react_query}/{session.page}/{chosen}"
 
-    def available_actions(self) -> dict[str, Any]:
-        """Return ``{"has_search_bar": bool, "clickables": [...]}`` as the original's env does."""
-        if self.session is None or self.session.done:
-            return {"has_search_bar": False, "clickables": []}
-        parsed = self.session.parsed
-        return {"has_search_bar": parsed.has_search_bar, "clickables": list(parsed.clickables)}
+    def oracle_state(self) -> dict[str, Any]:
+        """The session's page, query, results and choices."""
+        session = self.session
+        return {
+            "page_name": session.page_name,
+            "keywords": session.keywords,
+            "results": session.results,
+            "page": session.page,
+            "asin": session.asin,
+            "options": session.options,
+            "clickables": session.parsed.clickables,
+        }
 
-    def _admissible_actions(self) -> list[str] | None:
-        return page_actions(self.available_actions())
+    def expert(self) -> str | None:
+        """The oracle's action; with ``client_rules`` its clicks name what they click as the page shows it."""
+        action = super().expert()
+        return react_client.as_shown(action, self.session.parsed) if self.client_rules and action else action
 
-    def _extra_info(self) -> dict[str, Any]:
-        return {"available_actions": self.available_actions()}
-
-    def protocol(self) -> dict[str, Any]:
-        """What rewards depend on: catalog, goal kind, the data files' sha256, the spaCy model, the page form."""
-        settings = {"observation_mode": self.observation_mode, "show_attrs": self.show_attrs}
+    def card_settings(self) -> dict[str, Any]:
+        """The page form (and ReAct's client's rules when on)."""
+        settings: dict[str, Any] = {"observation_mode": self.observation_mode, "show_attrs": self.show_attrs}
         if self.client_rules:
             settings["client_rules"] = True
-        return shop_protocol(self.catalog_name, self.goal_kind, **settings)
-
-    def expert_action(self) -> str | None:
-        """Return the oracle's next action (see :func:`oracle_action`); ``None`` after the purchase.
-
-        With ``client_rules`` its clicks name what they click as the page shows it (ASINs in upper case).
-        """
-        session = self.session
-        if session is None or session.done:
-            return None
-        action = oracle_action(
-            session.goal, session.catalog, page_name=session.page_name, keywords=session.keywords,
-            results=session.results, page=session.page, asin=session.asin, options=session.options,
-            clickables=session.parsed.clickables,
-        )  # fmt: skip
-        return react_client.as_shown(action, session.parsed) if self.client_rules and action else action
+        return settings
 
 
-def oracle_action(
-    goal: dict[str, Any],
-    catalog: Catalog,
-    *,
-    page_name: str,
-    keywords: list[str],
-    results: list[str],
-    page: int,
-    asin: str | None,
-    options: dict[str, str],
-    clickables: Mapping[str, Any],
-) -> str | None:
-    """Return the oracle's action on a page: search the goal, open the target, pick the goal options, buy.
+class WebShopEnv(TextEnv):
+    """``agentgym/WebShop-v0``: the WebShop text env (:class:`WebShopTextTask` in the generic env).
 
-    It searches the goal's instruction without the price clause; when the target is not among the 50 hits it
-    searches the target's title instead (``None`` if even that fails). On the item page it clicks each goal
-    option value not yet chosen, then ``Buy Now``; elsewhere it goes back. Buttons are named as the page shows
-    them (``click[Buy Now]``, ``click[< Prev]``), ASINs and option values in lower case, as in the ReAct and
-    ETO prompts; the env lower-cases arguments anyway.
+    Search, open products, pick options, buy; the reward is paid at purchase (see
+    :class:`~agentgym.envs.webshop.task.WebShopTask` for actions, score and ``info``; the actions'
+    grammar is :mod:`agentgym.envs.webshop.session`'s).
+
+    Args:
+        observation_mode: ``"text"`` (the ``[SEP]`` form, default), ``"text_rich"``, ``"html"`` or ``"react"``
+            (what ReAct's WebShop client shows: pages as :func:`pages.react_text` renders them,
+            ``You have clicked X.`` after an option click, ``OK.`` for ``think[...]`` (a step that changes
+            nothing), ``Invalid action!`` for an invalid action).
+        goals: ``"synthetic"`` (6,910 on the 1k catalog), ``"human"`` (those whose product is present) or
+            ``"agentgym"`` (the synthetic goals with AgentGym's seeded price bounds).
+        catalog: ``"1k"`` (default) or ``"full"`` (the 1.18M-product files, when present).
+        show_attrs: show the Attributes sub-page (off in the original's default).
+        client_rules: with ``observation_mode="react"``, accept and refuse actions as ReAct's client did
+            (:mod:`agentgym.envs.webshop.react_client`: search only from the search page, no paging, clicks as
+            shown); a refused action is ``Invalid action!`` and changes nothing.
+        split, admissible_actions, render_mode: see :class:`agentgym.core.TextEnv`.
     """
-    target = goal["asin"]
-    if page_name == "index":
-        return f"search[{goal_query(goal)}]"
-    if page_name == "search_results":
-        if target not in results:
-            title = catalog.get(target)["Title"].lower()
-            return None if " ".join(keywords) == title else f"search[{title}]"
-        position = results.index(target) // pages.PAGE_SIZE + 1
-        if position == page:
-            return f"click[{target.lower()}]"
-        return "click[Next >]" if position > page else "click[< Prev]"
-    if page_name == "item_page" and asin == target:
-        for value in _wanted_values(goal):
-            if value in clickables and value not in options.values():
-                return f"click[{value}]"
-        return "click[Buy Now]"
-    return "click[< Prev]" if "< prev" in clickables else "click[Back to Search]"
 
+    task: WebShopTextTask
 
-def goal_query(goal: dict[str, Any]) -> str:
-    """Return the oracle's search query: the instruction without its price clause, lower-cased."""
-    text = goal["instruction_text"]
-    cut = text.find(", and price lower than")
-    return (text[:cut] if cut >= 0 else text).lower()
+    def __init__(
+        self,
+        *,
+        observation_mode: str = "text",
+        goals: str = "synthetic",
+        catalog: str = "1k",
+        show_attrs: bool = False,
+        client_rules: bool = False,
+        split: str | None = None,
+        admissible_actions: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        """Record settings; the catalog, index and goals load at first use."""
+        task = WebShopTextTask(
+            observation_mode=observation_mode,
+            goals=goals,
+            catalog=catalog,
+            show_attrs=show_attrs,
+            client_rules=client_rules,
+        )
+        super().__init__(task, split=split, admissible_actions=admissible_actions, render_mode=render_mode)
 
+    @property
+    def session(self) -> ShopSession | None:
+        """The episode's shop session (``None`` before the first reset)."""
+        return self.task.session
 
-def _wanted_values(goal: dict[str, Any]) -> list[str]:
-    options = goal.get("goal_options") or []
-    values = options.values() if isinstance(options, dict) else options
-    return [str(v).lower() for v in values]
+    def goal(self, task_id: str) -> dict[str, Any]:
+        """Return the goal dict of a task id (the original's keys)."""
+        return self.task.goal(task_id)
+
+    def available_actions(self) -> dict[str, Any]:
+        """Return ``{"has_search_bar": bool, "clickables": [...]}`` as the original's env does."""
+        return self.task.available_actions()

@@ -39,11 +39,11 @@ from typing import Any
 
 from agentgym import validate
 from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.env import GOAL_KINDS, goal_list, shop_resources
 from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N
 from agentgym.envs.webshop.session import MAX_QUERY
 from agentgym.envs.webshop.store import product_price
+from agentgym.envs.webshop.task import GOAL_KINDS, goal_list, shop_resources
 from agentgym.error import import_optional
 
 logger = logging.getLogger(__name__)

@@ -50,6 +50,7 @@ def test_info_keys_and_types(env):
     _, info = env.reset(seed=1)
     assert set(INFO_KEYS) <= set(info)
     assert info["step"] == 0 and info["won"] is False and info["admissible_actions"] is None
+    assert info["invalid_action"] is False
     *_, info = env.step("nonsense action")
     assert set(INFO_KEYS) <= set(info)
     assert info["step"] == 1 and isinstance(info["score"], float) and 0.0 <= info["score"] <= 1.0
@@ -70,10 +71,17 @@ def test_reset_option_errors(env):
         env.reset(options={"splt": "test"})
 
 
-def test_step_before_reset_raises():
-    env = gymnasium.make(ENV_IDS[0]).unwrapped
-    with pytest.raises(agentgym.error.ResetNeeded):
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_step_and_expert_before_reset_raise(env_id):
+    try:
+        env = gymnasium.make(env_id).unwrapped
+    except ImportError as e:
+        pytest.skip(f"{env_id}: {e}")
+    with pytest.raises(agentgym.error.ResetNeeded, match=r"call reset\(\) before step\(\)"):
         env.step("x")
+    with pytest.raises(agentgym.error.ResetNeeded, match=r"call reset\(\) before expert_action\(\)"):
+        env.expert_action()
+    env.close()
 
 
 def test_expert_wins_seeded_tasks(env):
@@ -87,6 +95,11 @@ def test_expert_wins_seeded_tasks(env):
             *_, terminated, truncated, info = env.step(action)
         wins += info["won"]
     assert wins >= 2  # as check-contracts: a benchmark may hold a few tasks no purchase can win (WebShop)
+    if terminated:
+        assert env.unwrapped.expert_action() is None  # the episode is over
+    env.close()
+    with pytest.raises(agentgym.error.ResetNeeded):
+        env.unwrapped.expert_action()
 
 
 def test_admissible_actions_when_asked(env):

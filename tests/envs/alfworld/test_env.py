@@ -194,7 +194,7 @@ def test_same_observations_and_commands_as_alfworlds_engine(env, index):
     raw = AlfredDemangler(shuffle=False)(
         PddlEnv(textworld.EnvInfos(won=True, admissible_commands=True, extras=["walkthrough"]))
     )
-    raw.load(str(env.unwrapped._store.game_file(task_id)))
+    raw.load(str(env.unwrapped.task._store.game_file(task_id)))
     state = raw.reset()
     obs, info = env.reset(options={"task_id": task_id})
     assert state.feedback.startswith("-= Welcome to TextWorld, ALFRED! =-\n\n")
@@ -216,12 +216,12 @@ def test_closed_envs_hand_their_planner_library_to_new_ones():
 
     first = gymnasium.make("agentgym/ALFWorld-v0", engine="textworld")
     first.reset(options={"split": "valid_seen", "index": 0})
-    library = first.unwrapped._game._env.unwrapped.downward_lib
+    library = first.unwrapped.task._game._env.unwrapped.downward_lib
     first.close()
     assert engine._RELEASED_LIBRARIES[-1] is library
     second = gymnasium.make("agentgym/ALFWorld-v0", engine="textworld")
     _, info = second.reset(options={"split": "valid_seen", "index": 1})
-    assert second.unwrapped._game._env.unwrapped.downward_lib is library
+    assert second.unwrapped.task._game._env.unwrapped.downward_lib is library
     while not info["won"]:
         *_, info = second.step(second.unwrapped.expert_action())
     second.close()

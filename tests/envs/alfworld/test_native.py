@@ -173,14 +173,14 @@ def test_a_listed_game_is_played_by_textworld_and_named(store, monkeypatch):
     try:
         with pytest.warns(UserWarning, match="played by TextWorld's engine: it is listed"):
             obs, info = env.reset(options={"task_id": LOOK})
-        assert type(env.unwrapped._game).__name__ == "AlfredGame"
+        assert type(env.unwrapped.task._game).__name__ == "AlfredGame"
         assert env.unwrapped.protocol()["textworld_fallback_games"] == [LOOK]
         assert env.step("go to desk 2")[0] == "You arrive at desk 2. On the desk 2, you see a alarmclock 1."
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             other = store.task_ids("valid_unseen")[5]
             env.reset(options={"task_id": other})  # not listed: native, no warning
-        assert type(env.unwrapped._game).__name__ == "NativeEngine"
+        assert type(env.unwrapped.task._game).__name__ == "NativeEngine"
     finally:
         env.close()
 

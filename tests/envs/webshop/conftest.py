@@ -26,7 +26,7 @@ def catalog(data_present):
 
 @pytest.fixture(scope="session")
 def index(catalog):
-    from agentgym.envs.webshop.env import shop_resources
+    from agentgym.envs.webshop.task import shop_resources
 
     return shop_resources("1k")[1]
 

@@ -101,7 +101,7 @@ def test_protocol_card_matches_the_text_env(data_present):
 
 
 def test_agentgym_test_split_in_the_browser_shows_agentgyms_goal(browser_env):
-    from agentgym.envs.webshop.env import goal_list
+    from agentgym.envs.webshop.task import goal_list
 
     agentgym, synthetic = goal_list("1k", "agentgym"), goal_list("1k", "synthetic")
     index = next(i for i in range(200) if agentgym[i]["price_upper"] != synthetic[i]["price_upper"])

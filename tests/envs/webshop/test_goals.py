@@ -108,7 +108,7 @@ def agentgym_reference() -> list[dict]:
 
 
 def test_agentgym_goals_equal_agentgyms_draw_at_every_index(catalog, data_present):
-    from agentgym.envs.webshop.env import goal_list
+    from agentgym.envs.webshop.task import goal_list
 
     reference = agentgym_reference()
     goals = goal_list("1k", "agentgym")

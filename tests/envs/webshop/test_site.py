@@ -10,10 +10,11 @@ import pytest
 pytest.importorskip("flask")
 
 from agentgym.envs.webshop import pages
-from agentgym.envs.webshop.env import WebShopEnv, goal_query
+from agentgym.envs.webshop.env import WebShopEnv
 from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.site import BackgroundSite, parse_keywords, parse_options
 from agentgym.envs.webshop.store import product_price
+from agentgym.envs.webshop.task import goal_query
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +176,8 @@ def test_sessions_are_bounded_and_keep_their_goal(data_present):
 
 
 def test_agentgym_session_ids_pursue_agentgyms_goals(data_present):
-    from agentgym.envs.webshop.env import goal_list
     from agentgym.envs.webshop.site import create_app
+    from agentgym.envs.webshop.task import goal_list
 
     agentgym, synthetic = goal_list("1k", "agentgym"), goal_list("1k", "synthetic")
     i = next(i for i in range(200) if agentgym[i]["price_upper"] != synthetic[i]["price_upper"])
