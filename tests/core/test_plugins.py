@@ -126,30 +126,41 @@ def test_registry_loads_lazy_entries_once_and_can_be_changed():
 
 
 TOY_ENV = '''
-from agentgym.core import Outcome, TextEnv
+from agentgym.core import TextEnv
+from agentgym.task import Outcome, Setup, Task
 from agentgym.tasks import TaskSet
 
 
-class CountEnv(TextEnv):
+class CountTask(Task):
     """Say the number after the one shown."""
 
     env_name = "toy-count"
 
-    def _load_tasks(self):
+    def __init__(self):
+        self._number = None
+
+    def task_set(self):
         ids = tuple(str(n) for n in range(5))
         return TaskSet(ids=ids, splits={"test": ids[:3], "train": ids[3:]}, default_split="test")
 
-    def _start(self, task_id, options):
+    def setup(self, task_id, options):
         self._number = int(task_id)
         instruction = f"Say the number after {task_id}."
-        return instruction, instruction
+        return Setup(instruction, instruction)
 
-    def _act(self, action):
+    def act(self, action):
         won = action.strip() == str(self._number + 1)
         return Outcome("Right." if won else "Wrong.", reward=float(won), done=True, won=won, score=float(won))
 
-    def expert_action(self):
-        return None if self._number is None else str(self._number + 1)
+    def expert(self):
+        return str(self._number + 1)
+
+
+class CountEnv(TextEnv):
+    """The toy task in the generic env."""
+
+    def __init__(self, **settings):
+        super().__init__(CountTask(), **settings)
 '''
 
 TOY_PLUGIN = """
