@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import gymnasium
 
+from agentgym.actions import FREE_TEXT, ActionGrammar
 from agentgym.error import ResetNeeded
 from agentgym.spaces import FreeText
 from agentgym.tasks import RESET_OPTION_KEYS, TaskSet
@@ -85,6 +86,8 @@ class TextEnv(gymnasium.Env[str, str]):
           unchanged, ``invalid_action`` true, the step not counted).
         - ``expert_action()`` returns the scripted expert's next action, or ``None`` (always once the episode
           ended).
+        - ``action_grammar`` (a class attribute) describes and parses the env's action syntax
+          (:class:`~agentgym.actions.ActionGrammar`; :func:`agentgym.actions.grammar_of` finds it from an env id).
 
     Args:
         split: the split a seed-only reset draws from (default: the benchmark's test split).
@@ -95,6 +98,8 @@ class TextEnv(gymnasium.Env[str, str]):
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
     #: The benchmark's short name, as ``info["env_name"]`` reports it.
     env_name: ClassVar[str]
+    #: How the env's actions are written (:mod:`agentgym.actions`); any string unless the env declares its own.
+    action_grammar: ClassVar[ActionGrammar] = FREE_TEXT
     #: Reset option keys this env accepts beyond :data:`agentgym.tasks.RESET_OPTION_KEYS`.
     extra_reset_options: ClassVar[frozenset[str]] = frozenset()
 
