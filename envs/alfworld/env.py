@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from agentgym.core import Outcome, TextEnv
+from agentgym.envs.alfworld.actions import ALFWORLD_ACTIONS
 from agentgym.envs.alfworld.dataset import GameStore
 from agentgym.envs.alfworld.engines import DEFAULT_ENGINE, ENGINES, SelectedEngine
 from agentgym.envs.alfworld.games import SPLITS, GameInfo
@@ -81,6 +82,7 @@ class ALFWorldEnv(TextEnv):
     """
 
     env_name = "alfworld"
+    action_grammar = ALFWORLD_ACTIONS
 
     def __init__(
         self,

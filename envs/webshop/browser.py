@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.webshop import pages
+from agentgym.envs.webshop.actions import WEBSHOP_ACTIONS, parse_action
 from agentgym.envs.webshop.env import (
     check_settings,
     oracle_action,
@@ -36,7 +37,6 @@ from agentgym.envs.webshop.env import (
     task_set,
 )
 from agentgym.envs.webshop.search import TOP_N
-from agentgym.envs.webshop.session import parse_action
 from agentgym.envs.webshop.site import BackgroundSite, parse_keywords, parse_options
 from agentgym.error import DependencyNotInstalled, EnvCrashed
 from agentgym.tasks import TaskSet
@@ -109,6 +109,7 @@ class WebShopBrowserEnv(TextEnv):
     """
 
     env_name: ClassVar[str] = "webshop"
+    action_grammar = WEBSHOP_ACTIONS
 
     def __init__(
         self,

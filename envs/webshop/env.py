@@ -25,10 +25,11 @@ from typing import Any, ClassVar
 from agentgym.core import Outcome, TextEnv
 from agentgym.envs.webshop import goals as goals_module
 from agentgym.envs.webshop import pages, react_client
+from agentgym.envs.webshop.actions import WEBSHOP_ACTIONS, parse_action
 from agentgym.envs.webshop.data import catalog_files, eto_lists, load_catalog
 from agentgym.envs.webshop.reward import DEFAULT_SPACY_MODEL, SPACY_MODEL_ENV
 from agentgym.envs.webshop.search import SearchIndex
-from agentgym.envs.webshop.session import ShopSession, parse_action
+from agentgym.envs.webshop.session import ShopSession
 from agentgym.envs.webshop.store import Catalog
 from agentgym.protocol import file_sha256
 from agentgym.tasks import TaskSet
@@ -128,6 +129,7 @@ class WebShopEnv(TextEnv):
     """
 
     env_name: ClassVar[str] = "webshop"
+    action_grammar = WEBSHOP_ACTIONS
 
     def __init__(
         self,
