@@ -1,7 +1,10 @@
+import gymnasium
 import pytest
 
+import agentgym  # noqa: F401
 from agentgym.actions import MalformedAction
 from agentgym.envs.alfworld.actions import ALFWORLD_ACTIONS
+from agentgym.envs.alfworld.games import TASK_TYPES
 
 
 @pytest.mark.parametrize(
@@ -32,3 +35,27 @@ def test_malformed_commands_and_rewrites():
     assert ALFWORLD_ACTIONS.rewrite("put mug 1 in desk 1", ["alfworld-put-as-move"]) == "move mug 1 to desk 1"
     with pytest.raises(ValueError, match="unknown rewrites"):
         ALFWORLD_ACTIONS.rewrite("look", ["strip-prompt-marker"])
+
+
+def test_every_command_a_game_admits_parses(shared_data):
+    # The games' own admissible commands, one game of each task type, along the expert's path.
+    try:
+        env = gymnasium.make("agentgym/ALFWorld-v0", admissible_actions=True)
+        ids = env.unwrapped.tasks.split("valid_unseen")
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    kinds = set()
+    for task_type in TASK_TYPES:
+        _, info = env.reset(options={"task_id": next(t for t in ids if task_type in t)})
+        for _ in range(8):
+            commands = info["admissible_actions"]
+            kinds |= {ALFWORLD_ACTIONS.parse(command).kind for command in commands}
+            action = env.unwrapped.expert_action()
+            if action is None:
+                break
+            assert ALFWORLD_ACTIONS.parse(action).kind in kinds
+            *_, terminated, _, info = env.step(action)
+            if terminated:
+                break
+    env.close()
+    assert {"go to", "take", "examine", "look", "inventory"} <= kinds
