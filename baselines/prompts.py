@@ -3,8 +3,8 @@
 Written for this project (the original repositories' prompts are not reused); demonstrations come from the
 envs' own experts (:mod:`agentgym.baselines.demos`). Each benchmark has one :class:`BenchmarkPrompts` entry in
 :data:`BENCHMARKS`, looked up by ``env_name``; an env without an entry gets :data:`GENERIC`, so a new benchmark
-works with every agent unchanged, and adding its prompts adds an entry (a plugin may add one too). Actions are
-read through the env's own grammar (``agentgym.envs.<name>.actions``).
+works with every agent unchanged, and giving it prompts adds an entry (another package adds one by setting
+``BENCHMARKS[name]``). Actions are read through the env's own grammar (``agentgym.envs.<name>.actions``).
 """
 
 from __future__ import annotations
