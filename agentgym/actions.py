@@ -91,20 +91,12 @@ class ActionGrammar(ABC):
         Raises:
             ValueError: a name this grammar does not know (the message lists the known ones).
         """
-        self.check_rewrites(names)
-        for name in names:
-            action = self.rewrites[name](action)
-        return action
-
-    def check_rewrites(self, names: tuple[str, ...] | list[str]) -> None:
-        """Refuse rewrite names this grammar does not know.
-
-        Raises:
-            ValueError: naming the unknown rewrites and the known ones.
-        """
         unknown = [name for name in names if name not in self.rewrites]
         if unknown:
             raise ValueError(f"unknown rewrites {unknown}; known: {sorted(self.rewrites)}")
+        for name in names:
+            action = self.rewrites[name](action)
+        return action
 
 
 class FreeText(ActionGrammar):

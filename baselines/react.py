@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from agentgym.actions import FREE_TEXT, ActionGrammar, Rewrite, grammar_of
@@ -27,10 +28,12 @@ MAX_TOKENS = 1_000_000
 
 #: Named action rewrites that papers apply to the model's action on any env; each run records which were on.
 #: An env's grammar adds its own (:attr:`agentgym.actions.ActionGrammar.rewrites`: ALFWorld's ``put`` forms).
-COMMON_REWRITES: Mapping[str, Rewrite] = {
-    # CoPS: a leading '>' (the transcript's action marker) is dropped.
-    "strip-prompt-marker": lambda a: a.lstrip("> ").strip(),
-}
+COMMON_REWRITES: Mapping[str, Rewrite] = MappingProxyType(
+    {
+        # CoPS: a leading '>' (the transcript's action marker) is dropped.
+        "strip-prompt-marker": lambda a: a.lstrip("> ").strip(),
+    }
+)
 
 
 def action_rewrites(grammar: ActionGrammar, names: list[str] | tuple[str, ...]) -> list[Rewrite]:
