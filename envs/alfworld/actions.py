@@ -25,6 +25,9 @@ ACTION_HELP = (
     "slice <object> with <object>, examine <thing>, inventory, look or help."
 )
 
+#: The longest command read (real ones are under 100 characters): longer ones are malformed without a regex.
+MAX_COMMAND_CHARS = 1000
+
 #: Each command's kind and pattern (names such as ``mug 1`` may hold spaces; the first matching pattern wins).
 COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
@@ -78,13 +81,14 @@ class ALFWorldActions(ActionGrammar):
         """The command's kind (``"go to"``, ``"take"``, ...) and its named parts, as written.
 
         Raises:
-            MalformedAction: not one of the commands.
+            MalformedAction: not one of the commands (a command is one line of at most :data:`MAX_COMMAND_CHARS`).
         """
         command = action.strip()
-        for kind, pattern in COMMANDS:
-            match = pattern.fullmatch(command)
-            if match is not None:
-                return ParsedAction(kind, match.groupdict(), action)
+        if len(command) <= MAX_COMMAND_CHARS and "\n" not in command:
+            for kind, pattern in COMMANDS:
+                match = pattern.fullmatch(command)
+                if match is not None:
+                    return ParsedAction(kind, match.groupdict(), action)
         raise MalformedAction(f"{quote(action, 80)} is not an ALFWorld command. {ACTION_HELP}")
 
 

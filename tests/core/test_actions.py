@@ -1,7 +1,10 @@
+import time
 from types import MappingProxyType
 
 import gymnasium
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import agentgym
 from agentgym.actions import FREE_TEXT, ActionGrammar, MalformedAction, ParsedAction, grammar_of
@@ -25,6 +28,31 @@ def test_every_env_exposes_a_grammar_that_describes_itself():
     assert grammar_of("agentgym/WebShop-v0") is WEBSHOP_ACTIONS
     assert grammar_of("agentgym/WebShopBrowser-v0") is WEBSHOP_ACTIONS
     assert grammar_of("agentgym/ScienceWorld-v0") is FREE_TEXT
+
+
+GRAMMARS = (GAME24_ACTIONS, ALFWORLD_ACTIONS, WEBSHOP_ACTIONS, FREE_TEXT)
+
+
+@given(st.text(max_size=500))
+def test_parse_answers_or_says_why_on_any_text(action):
+    for grammar in GRAMMARS:
+        try:
+            parsed = grammar.parse(action)
+        except MalformedAction as e:
+            assert str(e) and "\n" not in str(e) and len(str(e)) < 600
+        else:
+            assert parsed.text == action and parsed.kind
+
+
+@pytest.mark.parametrize(
+    "action",
+    ["put " + "a in " * 40_000 + "\nx", "take " + "a from " * 40_000, "4 + " * 50_000, "[" * 200_000, "é" * 10**6],
+)
+def test_parse_is_fast_on_huge_actions(action):
+    for grammar in GRAMMARS:
+        start = time.perf_counter()
+        grammar.is_valid(action)
+        assert time.perf_counter() - start < 1, type(grammar).__name__
 
 
 def test_free_text_takes_any_string():
