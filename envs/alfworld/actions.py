@@ -4,11 +4,13 @@ The commands are the templates of the games' grammar (ALFWorld's 2.1.2 games): `
 ``open``/``close <receptacle>``, ``take <object> from <receptacle>``, ``move <object> to <receptacle>``,
 ``put <object> in <receptacle>``, ``put <object> into <container>``, ``use <object>``,
 ``heat``/``cool``/``clean <object> with <receptacle>``, ``slice <object> with <object>``, ``examine <thing>``,
-``inventory``, ``look`` and ``help``. Whether a command applies (the objects exist and are reachable) is the game's
+``inventory``, ``look`` and ``help``, in lower case as the games read them (surrounding blanks are ignored, as
+TextWorld strips them). Whether a command applies (the objects exist and are reachable) is the game's
 rule: it answers ``Nothing happens.`` otherwise.
 
 :data:`REWRITES` are the papers' fixes of a model's command, by name (a run's card records which were on): the
-prompts of ReAct, Reflexion and CoPS teach ``put X in/on Y``, the command of the 2.1.1 games.
+prompts of ReAct, Reflexion and CoPS teach ``put X in/on Y``, the command of the 2.1.1 games, which is not a command
+of the games played here until ``alfworld-put-as-move`` writes it ``move X to Y``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ MAX_COMMAND_CHARS = 1000
 
 #: Each command's kind and pattern (names such as ``mug 1`` may hold spaces; the first matching pattern wins).
 COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern, re.IGNORECASE))
+    (kind, re.compile(pattern))
     for kind, pattern in (
         ("look", r"look"),
         ("inventory", r"inventory"),
@@ -40,7 +42,7 @@ COMMANDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("close", r"close (?P<receptacle>.+)"),
         ("take", r"take (?P<object>.+?) from (?P<receptacle>.+)"),
         ("move", r"move (?P<object>.+?) to (?P<receptacle>.+)"),
-        ("put", r"put (?P<object>.+?) (?:into|in/on|in|on) (?P<receptacle>.+)"),
+        ("put", r"put (?P<object>.+?) (?:into|in) (?P<receptacle>.+)"),
         ("use", r"use (?P<object>.+)"),
         ("heat", r"heat (?P<object>.+?) with (?P<receptacle>.+)"),
         ("cool", r"cool (?P<object>.+?) with (?P<receptacle>.+)"),

@@ -13,12 +13,12 @@ from agentgym.envs.alfworld.games import TASK_TYPES
         ("go to countertop 1", "go to", {"receptacle": "countertop 1"}),
         ("take mug 1 from coffee machine 1", "take", {"object": "mug 1", "receptacle": "coffee machine 1"}),
         ("move mug 1 to desk 2", "move", {"object": "mug 1", "receptacle": "desk 2"}),
-        ("put mug 1 in/on desk 2", "put", {"object": "mug 1", "receptacle": "desk 2"}),
+        ("put mug 1 into drawer 2", "put", {"object": "mug 1", "receptacle": "drawer 2"}),
         ("heat egg 1 with microwave 1", "heat", {"object": "egg 1", "receptacle": "microwave 1"}),
         ("slice apple 1 with knife 1", "slice", {"object": "apple 1", "tool": "knife 1"}),
         ("examine desk 1", "examine", {"target": "desk 1"}),
         ("use desklamp 1", "use", {"object": "desklamp 1"}),
-        ("  Look ", "look", {}),
+        ("  look ", "look", {}),
         ("inventory", "inventory", {}),
     ],
 )
@@ -28,7 +28,16 @@ def test_commands(command, kind, parts):
 
 
 def test_malformed_commands_and_rewrites():
-    for bad in ("", "go to", "take mug 1", "dance", "look around"):
+    for bad in (
+        "",
+        "go to",
+        "take mug 1",
+        "dance",
+        "look around",
+        "GO TO DESK 2",
+        "inventory\nlook",
+        "put mug 1 in/on desk 2",
+    ):
         with pytest.raises(MalformedAction, match="is not an ALFWorld command"):
             ALFWORLD_ACTIONS.parse(bad)
     assert ALFWORLD_ACTIONS.rewrite("put mug 1 on desk 1", ["alfworld-in-on"]) == "put mug 1 in/on desk 1"
