@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import gymnasium
 
+from agentgym.actions import FREE_TEXT, ActionGrammar
 from agentgym.error import ResetNeeded
 from agentgym.spaces import FreeText
 from agentgym.task import Outcome, Setup, Task
@@ -69,6 +70,8 @@ class TextEnv(gymnasium.Env[str, str]):
           :class:`~agentgym.error.ResetNeeded`, as ``step`` does: there is no state to act from, and ``None``
           would read as an expert that gave up.
         - ``close()`` releases the task's resources (idempotent); a later ``reset`` starts afresh.
+        - ``action_grammar`` (a class attribute) describes and parses the env's action syntax
+          (:class:`~agentgym.actions.ActionGrammar`; :func:`agentgym.actions.grammar_of` finds it from an env id).
 
     Args:
         task: the benchmark's rules.
@@ -78,6 +81,8 @@ class TextEnv(gymnasium.Env[str, str]):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+    #: How the env's actions are written (:mod:`agentgym.actions`); any string unless the env declares its own.
+    action_grammar: ClassVar[ActionGrammar] = FREE_TEXT
 
     def __init__(
         self,

@@ -35,9 +35,10 @@ from typing import Any, ClassVar
 from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup
 from agentgym.baselines import paper_prompts
 from agentgym.baselines.demos import Demonstration, demonstrations
-from agentgym.baselines.prompts import INSTRUCTIONS, task_group
-from agentgym.baselines.react import ACTION_REWRITES
+from agentgym.baselines.prompts import ALFWORLD_INSTRUCTION, task_group
+from agentgym.baselines.react import action_rewrites
 from agentgym.baselines.reflexion import REFLECTION_INSTRUCTION
+from agentgym.envs.alfworld.actions import ALFWORLD_ACTIONS
 from agentgym.envs.alfworld.games import TASK_TYPES
 from agentgym.policies import Completion, Policy, Request, Sampling
 
@@ -121,7 +122,7 @@ class ALFWorldReActAgent(Agent):
         policy: the LLM.
         prompts: ``"paper"`` (the original files; ``agentgym data download prompts``) or ``"agentgym"``.
         demos: agentgym's demonstrations by task type (``prompts="agentgym"``; built by :meth:`factory`).
-        rewrites: names from :data:`~agentgym.baselines.react.ACTION_REWRITES` applied to the action sent to the env.
+        rewrites: names of rewrites applied to the action sent to the env (ALFWorld's grammar's and the common ones).
         max_tokens: new tokens per reply.
     """
 
@@ -141,9 +142,7 @@ class ALFWorldReActAgent(Agent):
     ) -> None:
         """See the class docstring."""
         super().__init__(policy)
-        unknown = [r for r in rewrites if r not in ACTION_REWRITES]
-        if unknown:
-            raise ValueError(f"unknown rewrites {unknown}; known: {sorted(ACTION_REWRITES)}")
+        self.rewrite_steps = action_rewrites(ALFWORLD_ACTIONS, rewrites)
         self.choice = paper_prompts.PromptChoice(prompts, self.prompt_files)
         self.choice.require()
         self.demos = demos or {}
@@ -179,7 +178,7 @@ class ALFWorldReActAgent(Agent):
             key = demo_key(task_id)
             return INSTRUCTION_LINE + self.paper_demos[f"react_{key}_1"] + self.paper_demos[f"react_{key}_0"]
         shown = self.demos.get(task_group("alfworld", task_id), [])
-        return f"{INSTRUCTIONS['alfworld']}\n" + "".join(_demo_text(d) for d in shown)
+        return f"{ALFWORLD_INSTRUCTION}\n" + "".join(_demo_text(d) for d in shown)
 
     def prompt(self) -> str:
         """The string the policy completes."""
@@ -197,8 +196,8 @@ class ALFWorldReActAgent(Agent):
         if action.startswith(THINK_PREFIX):
             return AgentStep(action, response=text, usage=usage, observation=THINK_ANSWER, final=repeated)
         sent = action
-        for name in self.rewrites:
-            sent = ACTION_REWRITES[name](sent)
+        for rewrite in self.rewrite_steps:
+            sent = rewrite(sent)
         return AgentStep(sent, response=text, usage=usage, final=repeated)
 
     async def complete(self, prompt: str) -> tuple[str, list[Completion]]:

@@ -48,7 +48,6 @@ from agentgym.baselines.alfworld_harness import (
 )
 from agentgym.baselines.cops import selection_distribution
 from agentgym.baselines.embeddings import Embedder, make_embedder
-from agentgym.baselines.react import ACTION_REWRITES
 from agentgym.policies import Completion, Message, Policy, Request, Sampling
 
 DEMOS_FILE = "cops/alfworld_3prompts.json"
@@ -225,8 +224,8 @@ class ALFWorldCoPSAgent(ALFWorldReActAgent):
         if action.startswith(THINK_PREFIX):
             return AgentStep(action, observation=THINK_ANSWER, final=action == previous, **step)
         sent = action
-        for name in self.rewrites:
-            sent = ACTION_REWRITES[name](sent)
+        for rewrite in self.rewrite_steps:
+            sent = rewrite(sent)
         return AgentStep(sent, final=action == previous, **step)
 
     async def _complete(self, messages: list[Message], temperature: float) -> Completion:

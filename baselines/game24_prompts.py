@@ -18,7 +18,7 @@ from fractions import Fraction
 from functools import cache
 
 from agentgym.baselines import paper_prompts
-from agentgym.envs.game24.arithmetic import format_number
+from agentgym.envs.game24.actions import format_answer, format_numbers, format_step
 from agentgym.envs.game24.solver import legal_moves, next_move, solvable
 
 #: The ``prompts=`` value of the project's text (the paper's is the agent's name: ``tot``, ``rafa``).
@@ -89,12 +89,8 @@ def paper_prompts_for(paper_file: str, names: tuple[str, ...]) -> Game24Prompts:
     return Game24Prompts(paper_file, templates, (paper_prompts.source(paper_file).as_card(),))
 
 
-def _numbers(values: tuple[Fraction, ...]) -> str:
-    return " ".join(format_number(v) for v in values)
-
-
 def _solution(numbers: tuple[int, ...]) -> tuple[list[str], str]:
-    """The solver's steps (``a op b = c (left: ...)``) and the answer expression for a solvable puzzle."""
+    """The solver's step lines and the answer expression for a solvable puzzle."""
     operands = [(Fraction(n), str(n)) for n in numbers]
     lines = []
     while len(operands) > 1:
@@ -106,15 +102,15 @@ def _solution(numbers: tuple[int, ...]) -> tuple[list[str], str]:
         right = next(o for o in operands if o[0] == move.right)
         operands.remove(right)
         operands.append((move.result, f"({left[1]} {move.operator} {right[1]})"))
-        lines.append(f"{move} (left: {_numbers(rest)})")
+        lines.append(format_step(move, rest))
     return lines, operands[0][1].removeprefix("(").removesuffix(")")
 
 
 def _propose_example() -> tuple[str, str]:
     values = tuple(Fraction(n) for n in _EXAMPLE_PUZZLE)
     moves = sorted(legal_moves(values), key=lambda m: (m[0].result.denominator != 1, m[0].result < 0))
-    lines = list(dict.fromkeys(f"{move} (left: {_numbers(rest)})" for move, rest in moves))
-    return _numbers(values), "\n".join(lines[:8])
+    lines = list(dict.fromkeys(format_step(move, rest) for move, rest in moves))
+    return format_numbers(values), "\n".join(lines[:8])
 
 
 def _value_examples() -> str:
@@ -124,9 +120,9 @@ def _value_examples() -> str:
         if solvable(values):
             move = next_move(values)
             assert move is not None
-            examples.append(f"{_numbers(values)}\n{move[0]}, and 24 can be reached from there\nsure")
+            examples.append(f"{format_numbers(values)}\n{move[0]}, and 24 can be reached from there\nsure")
         else:
-            examples.append(f"{_numbers(values)}\nno way to combine these numbers gives 24\nimpossible")
+            examples.append(f"{format_numbers(values)}\nno way to combine these numbers gives 24\nimpossible")
     return "\n".join(examples)
 
 
@@ -151,14 +147,14 @@ def project_prompts() -> Game24Prompts:
         "value_last_step_prompt": (
             f"{game} Given the input and an answer, judge whether the answer uses each input number exactly "
             "once and equals 24. Reason briefly, then end with one word on its own line: sure or impossible.\n"
-            f"Input: {puzzle}\nAnswer: {expression} = 24\nJudge:\nit uses {puzzle} once each and equals 24\nsure\n"
-            f"Input: {puzzle}\nAnswer: {wrong} = 24\nJudge:\nit equals {sum(_EXAMPLE_PUZZLE)}"
+            f"Input: {puzzle}\n{format_answer(expression)}\nJudge:\nit uses {puzzle} once each and equals 24\nsure\n"
+            f"Input: {puzzle}\n{format_answer(wrong)}\nJudge:\nit equals {sum(_EXAMPLE_PUZZLE)}"
             ", not 24\nimpossible\nInput: {input}\nAnswer: {answer}\nJudge:"
         ),
         "cot_prompt": (
             f"{game} Write the steps, each combining two of the numbers left, then the answer as one expression "
-            f"over the input numbers.\nInput: {puzzle}\nSteps:\n" + "\n".join(steps) + f"\nAnswer: {expression} "
-            "= 24\nInput: {input}\n"
+            f"over the input numbers.\nInput: {puzzle}\nSteps:\n" + "\n".join(steps) + f"\n{format_answer(expression)}"
+            "\nInput: {input}\n"
         ),
         "reflect_prompt": (
             f"{game} A plan was tried and the game evaluated it. For each step of the attempt, write one line: "

@@ -8,32 +8,45 @@ observation, and after each ``Thought: ... / Action: ...`` reply the next ``Obse
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
+from agentgym.actions import FREE_TEXT, ActionGrammar, Rewrite, grammar_of
 from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup
 from agentgym.baselines.demos import Demonstration, demonstrations
 from agentgym.baselines.prompts import instruction, task_group
 from agentgym.policies import Completion, Message, Policy, Request, Sampling
 from agentgym.validate import integer, number, optional_integer
-from agentgym.wrappers.react import parse_react
-from agentgym.wrappers.truncate import truncate_text
+from agentgym.wrappers.react import ReActFormat
+from agentgym.wrappers.truncate import Truncation
 
 #: Most demonstrations per task group, and most new tokens per call (settings beyond are refused up front).
 MAX_SHOTS = 100
 MAX_TOKENS = 1_000_000
 
-#: Named action rewrites that papers apply to the model's action; each run records which were on.
-ACTION_REWRITES: dict[str, Callable[[str], str]] = {
-    # Reflexion and CoPS on ALFWorld's 2.1.1 games: the command is "put X in/on Y"; models write "in" or "on".
-    "alfworld-in-on": lambda a: re.sub(r"^(put .+?) (?:in|on) (?!/)(.+)$", r"\1 in/on \2", a),
-    # The games alfworld 0.4 plays (2.1.2) say "move X to Y": the papers' prompts still teach "put X in/on Y".
-    "alfworld-put-as-move": lambda a: re.sub(r"^put (.+?) (?:in/on|in|on) (.+)$", r"move \1 to \2", a),
-    # CoPS: a leading '>' (the transcript's action marker) is dropped.
-    "strip-prompt-marker": lambda a: a.lstrip("> ").strip(),
-}
+#: Named action rewrites that papers apply to the model's action on any env; each run records which were on.
+#: An env's grammar adds its own (:attr:`agentgym.actions.ActionGrammar.rewrites`: ALFWorld's ``put`` forms).
+COMMON_REWRITES: Mapping[str, Rewrite] = MappingProxyType(
+    {
+        # CoPS: a leading '>' (the transcript's action marker) is dropped.
+        "strip-prompt-marker": lambda a: a.lstrip("> ").strip(),
+    }
+)
+
+
+def action_rewrites(grammar: ActionGrammar, names: list[str] | tuple[str, ...]) -> list[Rewrite]:
+    """The rewrites ``names``, in order, from :data:`COMMON_REWRITES` and the env's ``grammar``.
+
+    Raises:
+        ValueError: a name neither knows (the message lists the known ones).
+    """
+    known = {**COMMON_REWRITES, **grammar.rewrites}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown rewrites {unknown}; known: {sorted(known)}")
+    return [known[name] for name in names]
 
 
 @dataclass
@@ -57,8 +70,9 @@ class ReActAgent(Agent):
         strict: require an ``Action:`` line (otherwise a bare first line is taken as the action).
         resample_repeats: if the action repeats the previous one, sample again at +0.1 temperature, up to
             this many times (CoPS).
-        rewrites: names from :data:`ACTION_REWRITES` applied to every action.
+        rewrites: names of rewrites applied to every action, from :data:`COMMON_REWRITES` and the env's grammar.
         env_name: the benchmark (set by :meth:`factory`), for the prompt's hash in the run's card.
+        grammar: the env's action grammar (set by :meth:`factory`), whose rewrites ``rewrites`` may name.
     """
 
     name = "react"
@@ -77,19 +91,20 @@ class ReActAgent(Agent):
         resample_repeats: int = 0,
         rewrites: list[str] | tuple[str, ...] = (),
         env_name: str | None = None,
+        grammar: ActionGrammar = FREE_TEXT,
     ) -> None:
         """See the class docstring."""
         super().__init__(policy)
-        unknown = [r for r in rewrites if r not in ACTION_REWRITES]
-        if unknown:
-            raise ValueError(f"unknown rewrites {unknown}; known: {sorted(ACTION_REWRITES)}")
+        self.rewrite_steps = action_rewrites(grammar, rewrites)
         self.shots = integer("shots", shots, low=0, high=MAX_SHOTS)
         self.demos = demos or {}
         self.temperature = number("temperature", temperature, low=0)
         self.max_tokens = integer("max_tokens", max_tokens, low=1, high=MAX_TOKENS)
         self.history = optional_integer("history", history, low=0)
         self.max_observation_chars = integer("max_observation_chars", max_observation_chars, low=1)
+        self.cut = Truncation(self.max_observation_chars)
         self.strict = strict
+        self.format = ReActFormat(strict=strict)
         self.resample_repeats = integer("resample_repeats", resample_repeats, low=0, high=100)
         self.rewrites = tuple(rewrites)
         self.env_name = env_name
@@ -100,6 +115,7 @@ class ReActAgent(Agent):
     def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Build the demonstrations once for the run (from the env's expert), then make agents."""
         settings.setdefault("env_name", setup.env_name)
+        settings.setdefault("grammar", grammar_of(setup.env_id))
         cls(policy, **{**settings, "demos": {}})  # checks the settings before the demonstrations are played
         if "demos" not in settings:  # else given by the caller
             shots = settings.get("shots", 1)
@@ -127,7 +143,7 @@ class ReActAgent(Agent):
 
     def task_message(self) -> str:
         """The first user message: the task's first observation (Reflexion adds its notes here)."""
-        return self._cut(self.first_observation)
+        return self.cut(self.first_observation)
 
     def messages(self) -> list[Message]:
         """The chat so far, ending with the latest observation."""
@@ -139,8 +155,8 @@ class ReActAgent(Agent):
         if len(turns) < len(self.turns):
             messages[-1]["content"] += f"\n\n({len(self.turns) - len(turns)} earlier steps are not shown.)"
         for turn in turns:
-            messages.append({"role": "assistant", "content": f"Thought: {turn.thought}\nAction: {turn.action}"})
-            messages.append({"role": "user", "content": f"Observation: {self._cut(turn.observation)}"})
+            messages.append({"role": "assistant", "content": self.format.write(turn.thought, turn.action)})
+            messages.append({"role": "user", "content": f"Observation: {self.cut(turn.observation)}"})
         return messages
 
     def add_turn(self, thought: str, action: str, observation: str = "") -> None:
@@ -150,9 +166,6 @@ class ReActAgent(Agent):
         messages this agent sends.
         """
         self.turns.append(_Turn(thought, action, observation))
-
-    def _cut(self, text: str) -> str:
-        return truncate_text(text, self.max_observation_chars)
 
     # --- acting --------------------------------------------------------------------------------------
 
@@ -165,9 +178,9 @@ class ReActAgent(Agent):
         for attempt in range(self.resample_repeats + 1):
             completion = await self.complete(messages, temperature=self.temperature + 0.1 * attempt)
             completions.append(completion)
-            thought, action = parse_react(completion.text, strict=self.strict)
-            for name in self.rewrites:
-                action = ACTION_REWRITES[name](action)
+            thought, action = self.format.parse(completion.text)
+            for rewrite in self.rewrite_steps:
+                action = rewrite(action)
             if not self.turns or action != self.turns[-1].action:
                 break
         self.add_turn(thought, action)

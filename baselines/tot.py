@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from agentgym.agent import Agent, AgentStep, RunSetup
 from agentgym.baselines import game24_prompts
+from agentgym.envs.game24.actions import has_numbers_left, numbers_left
 from agentgym.policies import Completion, Message, Policy, Request, Sampling
 
 #: ToT's value map, in its order (the value is summed in this order).
@@ -29,12 +30,6 @@ VALUE_OF = {"impossible": 0.001, "likely": 1, "sure": 20}
 #: Search depth: three steps and the answer.
 STEPS = 4
 OUTPUTS = ("first", "all")
-
-
-def current_numbers(y: str) -> str:
-    """ToT's ``get_current_numbers``: what follows ``left: `` on the last line of ``y`` (else the whole line)."""
-    last_line = y.strip().split("\n")[-1]
-    return last_line.split("left: ")[-1].split(")")[0]
 
 
 def value_of_outputs(y: str, outputs: list[str], *, lenient: bool = False) -> float:
@@ -143,7 +138,7 @@ class Game24Search(Agent):
 
     def propose_prompt(self, x: str, y: str) -> str:
         """``propose_prompt_wrap``: the next steps from the numbers left, or the answer once 24 is left."""
-        numbers = current_numbers(y if y else x)
+        numbers = numbers_left(y if y else x)
         if numbers == "24":
             return self.prompts["cot_prompt"].format(input=x) + self.rules.steps_prefix + y
         return self.prompts["propose_prompt"].format(input=numbers)
@@ -151,10 +146,10 @@ class Game24Search(Agent):
     def value_prompt(self, x: str, y: str) -> str:
         """``value_prompt_wrap``: the last-step prompt for a line without ``left: ``, else the numbers left."""
         last_line = y.strip().split("\n")[-1]
-        if "left: " not in last_line:
+        if not has_numbers_left(last_line):
             answer = last_line.lower().replace("answer: ", "")
             return self.prompts["value_last_step_prompt"].format(input=x, answer=answer)
-        return self.prompts["value_prompt"].format(input=current_numbers(y))
+        return self.prompts["value_prompt"].format(input=numbers_left(y))
 
     def propose_messages(self, prompt: str) -> list[Message]:
         """The messages of a propose call (ToT: the prompt as one user message)."""

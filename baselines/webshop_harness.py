@@ -42,7 +42,7 @@ from agentgym.baselines.alfworld_harness import (
     reflection_prompt,
     with_past_plans,
 )
-from agentgym.baselines.prompts import INSTRUCTIONS
+from agentgym.baselines.prompts import WEBSHOP_INSTRUCTION
 from agentgym.baselines.reflexion import REFLECTION_INSTRUCTION
 from agentgym.policies import Completion, Policy, Request, Sampling
 
@@ -135,7 +135,7 @@ class WebShopReActAgent(Agent):
         """ReAct's ``prompt1`` (or agentgym's WebShop instruction)."""
         if self.choice.paper:
             return paper_prompts.notebook_strings(REACT_NOTEBOOK)[REACT_PROMPT]
-        return f"{INSTRUCTIONS['webshop']}\n\n"
+        return f"{WEBSHOP_INSTRUCTION}\n\n"
 
     def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
         """Start an episode: the transcript opens with the first observation."""

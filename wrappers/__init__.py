@@ -3,24 +3,26 @@
 They compose with gymnasium's own (``TimeLimit``, ``RecordEpisodeStatistics``).
 
 # --- Action wrappers ---
-- :class:`ParseReActAction`: ReAct ``Thought: ... / Action: ...`` text in, the action out.
+- :class:`ParseReActAction`: ReAct ``Thought: ... / Action: ...`` text in, the action out (:class:`ReActFormat`,
+  which agents compose too).
 
 # --- Observation wrappers ---
-- :class:`TruncateObservation`: caps observation length.
+- :class:`TruncateObservation`: caps observation length (:class:`Truncation`, which agents compose too).
 
 # --- Recording ---
 - :class:`RecordTrajectory`: records episodes (in memory and/or to JSONL); :class:`Trajectory` is the record.
 """
 
-from agentgym.wrappers.react import ParseReActAction, parse_react
+from agentgym.wrappers.react import ParseReActAction, ReActFormat
 from agentgym.wrappers.record import RecordTrajectory, Trajectory
-from agentgym.wrappers.truncate import TruncateObservation, truncate_text
+from agentgym.wrappers.truncate import TruncateObservation, Truncation, truncate_text
 
 __all__ = [
     "ParseReActAction",
+    "ReActFormat",
     "RecordTrajectory",
     "Trajectory",
     "TruncateObservation",
-    "parse_react",
+    "Truncation",
     "truncate_text",
 ]

@@ -29,11 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agentgym.actions import FREE_TEXT, ActionGrammar, grammar_of
 from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup
 from agentgym.baselines import paper_prompts
 from agentgym.baselines.demos import demonstrations
 from agentgym.baselines.prompts import instruction
-from agentgym.baselines.react import ACTION_REWRITES, MAX_TOKENS
+from agentgym.baselines.react import MAX_TOKENS, action_rewrites
+from agentgym.envs.alfworld.actions import ALFWORLD_ACTIONS
 from agentgym.policies import Message, Policy, Request, Sampling
 from agentgym.validate import integer, number
 
@@ -55,7 +57,8 @@ class EtoEnvProtocol:
         task_is_description: the task turn is the task description alone (``info["task"]``), not the first
             observation.
         clean_observation: applied to each observation before its prefix.
-        rewrites: the default action rewrites (:data:`~agentgym.baselines.react.ACTION_REWRITES`).
+        rewrites: the default action rewrites (names the env's grammar or the common ones know).
+        grammar: the benchmark's action grammar, whose rewrites ``rewrites`` names.
     """
 
     files: tuple[str, str] | None
@@ -65,6 +68,7 @@ class EtoEnvProtocol:
     task_is_description: bool = False
     clean_observation: Callable[[str], str] = str
     rewrites: tuple[str, ...] = ()
+    grammar: ActionGrammar = FREE_TEXT
 
 
 #: ETO's three benchmarks, as ``eval_agent/envs/*_env.py`` and ``eval_agent/configs/task/*.json`` define them.
@@ -75,6 +79,7 @@ PROTOCOLS: dict[str, EtoEnvProtocol] = {
         format_error="Observation: Error Input. Your input must contains 'Action: '",
         clean_observation=lambda observation: _ARRIVAL.sub("", observation, count=1),
         rewrites=("alfworld-put-as-move",),
+        grammar=ALFWORLD_ACTIONS,
     ),
     "webshop": EtoEnvProtocol(
         files=("eto/webshop_inst.txt", "eto/webshop_icl.json"),
@@ -156,11 +161,13 @@ class EtoAgent(Agent):
         prompts: ``"eto"`` (ETO's files) or ``"agentgym"`` (this project's instruction and an expert example).
         temperature: sampling temperature (ETO: 0 to evaluate, 0.7 for its exploration config).
         max_tokens: new tokens per reply (ETO: 512).
-        rewrites: names from :data:`~agentgym.baselines.react.ACTION_REWRITES` applied to every action
+        rewrites: names of rewrites (the env's grammar's or the common ones) applied to every action
             (``None``: the env's default; ALFWorld: ``alfworld-put-as-move``, ETO's ``put X in/on Y`` written as
             the ``move X to Y`` of the games played here).
         prompt: the resolved prompt (normally built by :meth:`factory`).
         env_name: the benchmark (set by :meth:`factory`).
+        grammar: the env's action grammar (set by :meth:`factory`; else the protocol's), whose rewrites
+            ``rewrites`` may name.
     """
 
     name = "eto"
@@ -175,6 +182,7 @@ class EtoAgent(Agent):
         rewrites: list[str] | tuple[str, ...] | None = None,
         prompt: EtoPrompt | None = None,
         env_name: str | None = None,
+        grammar: ActionGrammar | None = None,
     ) -> None:
         """See the class docstring."""
         super().__init__(policy)
@@ -182,9 +190,7 @@ class EtoAgent(Agent):
             raise ValueError(f"prompts must be one of {', '.join(PROMPT_CHOICES)}, got {prompts!r}")
         self.protocol = protocol(env_name or "")
         self.rewrites = self.protocol.rewrites if rewrites is None else tuple(rewrites)
-        unknown = [r for r in self.rewrites if r not in ACTION_REWRITES]
-        if unknown:
-            raise ValueError(f"unknown rewrites {unknown}; known: {sorted(ACTION_REWRITES)}")
+        self.rewrite_steps = action_rewrites(grammar or self.protocol.grammar, self.rewrites)
         self.prompts = prompts
         self.temperature = number("temperature", temperature, low=0)
         self.max_tokens = integer("max_tokens", max_tokens, low=1, high=MAX_TOKENS)
@@ -197,6 +203,7 @@ class EtoAgent(Agent):
     def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Read the prompt files (or build this project's example) once for the run, then make agents."""
         settings.setdefault("env_name", setup.env_name)
+        settings.setdefault("grammar", grammar_of(setup.env_id))
         if "prompt" not in settings:
             prompts = settings.get("prompts", "eto")
             settings["prompt"] = paper_prompt(setup.env_name) if prompts == "eto" else project_prompt(setup)
@@ -249,8 +256,8 @@ class EtoAgent(Agent):
         completion = (await self.policy.agenerate([Request(self.messages(), sampling, oracle=oracle)]))[0]
         self.turns.append(_Turn(completion.text))
         action = self.parse_action(completion.text)
-        for name in self.rewrites:
-            action = action if action is None else ACTION_REWRITES[name](action)
+        for rewrite in self.rewrite_steps:
+            action = action if action is None else rewrite(action)
         return AgentStep(action or "", response=completion.text, usage=[completion.usage()])
 
     def config(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from agentgym.baselines.eto.agent import EtoAgent
 from agentgym.baselines.prompts import demo_thought
 from agentgym.baselines.react import ReActAgent
 from agentgym.policies import Message
-from agentgym.wrappers.react import parse_react
+from agentgym.wrappers.react import ReActFormat
 
 #: Chat roles and ETO's ``from`` names.
 ROLE_TO_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
@@ -63,7 +63,7 @@ def expert_thought(env_name: str) -> Callable[[dict[str, Any]], str]:
 
 def policy_thought(step: dict[str, Any]) -> str:
     """The thought the policy wrote, parsed from its recorded response as the ReAct agent parsed it."""
-    return parse_react(step.get("response") or "")[0]
+    return ReActFormat().parse(step.get("response") or "")[0]
 
 
 def conversation(agent: ReActAgent, record: dict[str, Any], steps: list[tuple[str, str, str]]) -> list[Message]:

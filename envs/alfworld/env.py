@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentgym.core import TextEnv
+from agentgym.envs.alfworld.actions import ALFWORLD_ACTIONS
 from agentgym.envs.alfworld.dataset import GameStore
 from agentgym.envs.alfworld.engines import DEFAULT_ENGINE, ENGINES, SelectedEngine
 from agentgym.envs.alfworld.games import SPLITS, GameInfo
@@ -173,6 +174,7 @@ class ALFWorldEnv(TextEnv):
     """
 
     task: ALFWorldTask
+    action_grammar = ALFWORLD_ACTIONS
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ processed in order as RAFA's env does, stopping at the first line that fails:
   Wrong: feedback, and the episode goes on (to the step cap, 20 as RAFA).
 
 Feedback quotes what the agent wrote cut to :data:`agentgym.core.QUOTE_CHARS` characters (a line over
-:data:`MAX_STEP_CHARS` is not read as a step), so a huge answer gets a short observation.
+:data:`~agentgym.envs.game24.actions.MAX_STEP_CHARS` is not read as a step), so a huge answer gets a short observation.
 
 ``judge="answer"`` (an env kwarg) judges answers alone, as ToT's ``test_output`` does, so that a ToT run and
 the env agree on what counts as solved: step-wise, an action's ``Answer:`` line is judged even when a step
@@ -32,14 +32,22 @@ Change logs:
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
 from agentgym import data
-from agentgym.core import TextEnv, quote
+from agentgym.actions import MalformedAction
+from agentgym.core import TextEnv
+from agentgym.envs.game24.actions import (
+    ACTION_HELP,
+    GAME24_ACTIONS,
+    action_lines,
+    format_answer,
+    format_step,
+    is_answer,
+)
 from agentgym.envs.game24.arithmetic import (
     TARGET,
     ExpressionError,
@@ -57,28 +65,11 @@ RULES = (
     "Use numbers and basic arithmetic operations (+ - * /) to obtain 24. "
     "Each step, you are only allowed to choose two of the remaining numbers to obtain a new number."
 )
-ACTION_HELP = (
-    "Write a step as 'a op b = c' (for example '4 + 8 = 12 (left: 8 12 14)'), "
-    "or the final answer as 'Answer: <expression> = 24' using each input number exactly once."
-)
-_STEP = re.compile(
-    r"^\s*(?P<a>[-\d./]+)\s*(?P<op>[-+*/×÷−])\s*(?P<b>[-\d./]+)\s*=\s*(?P<c>[-\d./]+)"
-    r"\s*(?:\(\s*left\s*:\s*(?P<left>[^)]*)\))?\s*$",
-    re.IGNORECASE,
-)
-_ANSWER = re.compile(r"^\s*answer\s*:", re.IGNORECASE)
-_OPERATOR = {"×": "*", "÷": "/", "−": "-"}
 #: Lines of one action that are processed at most (a plan is 4 lines; the rest is ignored and reported).
 MAX_LINES = 8
-#: The longest line read as a step (a real one is under 40 characters); longer ones are rejected, quoted cut.
-MAX_STEP_CHARS = 200
 #: Outputs one action may hold in the one-shot ``judge="answer"`` mode (ToT keeps 5).
 MAX_OUTPUTS = 20
 JUDGES = ("steps", "answer")
-
-
-def _format_values(values: tuple[Fraction, ...]) -> str:
-    return " ".join(format_number(v) for v in values)
 
 
 def _combine(operands: list[Operand], move: Move) -> list[Operand]:
@@ -92,7 +83,7 @@ def _combine(operands: list[Operand], move: Move) -> list[Operand]:
 
 
 def _answer(operand: Operand) -> str:
-    return f"Answer: {operand.expression.removeprefix('(').removesuffix(')')} = {TARGET}"
+    return format_answer(operand.expression.removeprefix("(").removesuffix(")"))
 
 
 def _outputs(action: str) -> list[str] | str:
@@ -162,18 +153,18 @@ class Game24Task(Task):
         """Process the action's lines in order (see the module docstring)."""
         if self.judge == "answer" and self.one_shot:
             return self._judge_outputs(action)
-        lines = [line.strip() for line in action.splitlines() if line.strip()]
+        lines = action_lines(action)
         if not lines:
             return self._outcome(["Invalid action: the action is empty. " + ACTION_HELP], invalid=True)
         feedback: list[str] = []
         for number, line in enumerate(lines[:MAX_LINES], start=1):
             label = f"Step {number}" if len(lines) > 1 else "The step"
-            if _ANSWER.match(line):
+            if is_answer(line):
                 return self._judge(line, feedback)
             message = self._try_step(line)
             if message is not None:
                 feedback.append(f"{label} is rejected: {message}")
-                answer = next((rest for rest in lines[number:MAX_LINES] if _ANSWER.match(rest)), None)
+                answer = next((rest for rest in lines[number:MAX_LINES] if is_answer(rest)), None)
                 if self.judge == "answer" and answer is not None:
                     return self._judge(answer, feedback)
                 return self._outcome(feedback, invalid=len(feedback) == 1)
@@ -204,14 +195,15 @@ class Game24Task(Task):
 
     def _try_step(self, line: str) -> str | None:
         """Commit the step written on ``line``, or return why it is rejected."""
-        match = _STEP.match(line) if len(line) <= MAX_STEP_CHARS else None
-        if match is None:
-            return f"{quote(line, 80)} is neither a step nor an answer. {ACTION_HELP}"
         try:
-            a, b, c = (parse_number(match[k]) for k in "abc")
+            step = GAME24_ACTIONS.parse(line).parts
+        except MalformedAction as e:
+            return str(e)
+        try:
+            a, b, c = (parse_number(step[k]) for k in "abc")
         except ExpressionError as e:
             return f"{e}."
-        operator = _OPERATOR.get(match["op"], match["op"])
+        operator = step["op"]
         pool = [o.value for o in self._remaining]
         if Counter([a, b]) - Counter(pool):
             return f"it uses numbers that are not left ({_numbers_text(self._remaining)})."
@@ -222,13 +214,13 @@ class Game24Task(Task):
             shown = " ".join((format_number(a), operator, format_number(b), "=", format_number(true)))
             return f"it is not correctly calculated: {shown}."
         after = _combine(self._remaining, Move(a, operator, b, true))
-        if match["left"] is not None:
+        if "left" in step:
             try:
-                claimed = Counter(parse_number(t) for t in match["left"].split())
+                claimed = Counter(parse_number(t) for t in step["left"].split())
             except ExpressionError as e:
                 return f"the (left: ...) part is not a list of numbers: {e}."
             if claimed != Counter(o.value for o in after):
-                return f"the numbers left would be {_numbers_text(after)}, not {match['left'].strip()}."
+                return f"the numbers left would be {_numbers_text(after)}, not {step['left'].strip()}."
         if not solvable(tuple(sorted(o.value for o in after))):
             return f"it is impossible to reach 24 from {_numbers_text(after)}."
         self._remaining = after
@@ -266,16 +258,14 @@ class Game24Task(Task):
             if step is None:
                 return None
             operands = _combine(operands, step[0])
-            lines.append(f"{step[0]} (left: {_format_values(step[1])})")
+            lines.append(format_step(*step))
         return "\n".join([*lines, _answer(operands[0])])
 
     def admissible_actions(self) -> list[str]:
         """The steps the env would accept now (legal, right, and not a dead end), or the answer at the end."""
         if len(self._remaining) == 1:
             return [_answer(self._remaining[0])] if self._remaining[0].value == TARGET else []
-        return [
-            f"{move} (left: {_format_values(rest)})" for move, rest in legal_moves(self._values()) if solvable(rest)
-        ]
+        return [format_step(move, rest) for move, rest in legal_moves(self._values()) if solvable(rest)]
 
     def _values(self) -> tuple[Fraction, ...]:
         return tuple(sorted(o.value for o in self._remaining))
@@ -302,7 +292,7 @@ class Game24Task(Task):
         if len(self._remaining) == 1:
             return self.admissible_actions()[0] if self._remaining[0].value == TARGET else None
         step = next_move(self._values())
-        return None if step is None else f"{step[0]} (left: {_format_values(step[1])})"
+        return None if step is None else format_step(*step)
 
 
 class Game24Env(TextEnv):
@@ -320,6 +310,7 @@ class Game24Env(TextEnv):
     """
 
     task: Game24Task
+    action_grammar = GAME24_ACTIONS
 
     def __init__(
         self,

@@ -26,8 +26,8 @@ from urllib.parse import unquote, urlsplit
 
 from agentgym.core import TextEnv
 from agentgym.envs.webshop import pages
+from agentgym.envs.webshop.actions import WEBSHOP_ACTIONS, parse_action
 from agentgym.envs.webshop.search import TOP_N
-from agentgym.envs.webshop.session import parse_action
 from agentgym.envs.webshop.site import BackgroundSite, parse_keywords, parse_options
 from agentgym.envs.webshop.task import WebShopTask, shop_resources
 from agentgym.error import DependencyNotInstalled, EnvCrashed
@@ -327,6 +327,7 @@ class WebShopBrowserEnv(TextEnv):
     """
 
     task: WebShopBrowserTask
+    action_grammar = WEBSHOP_ACTIONS
 
     def __init__(
         self,

@@ -21,7 +21,8 @@ from typing import Any
 
 from agentgym.core import TextEnv
 from agentgym.envs.webshop import pages, react_client
-from agentgym.envs.webshop.session import ShopSession, parse_action
+from agentgym.envs.webshop.actions import WEBSHOP_ACTIONS, parse_action
+from agentgym.envs.webshop.session import ShopSession
 from agentgym.envs.webshop.task import WebShopTask, shop_resources
 from agentgym.task import Outcome
 
@@ -187,6 +188,7 @@ class WebShopEnv(TextEnv):
     """
 
     task: WebShopTextTask
+    action_grammar = WEBSHOP_ACTIONS
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from agentgym.envs.webshop import pages
+from agentgym.envs.webshop.actions import parse_action
 from agentgym.envs.webshop.reward import reward_terms
 from agentgym.envs.webshop.search import TOP_N, SearchIndex
 from agentgym.envs.webshop.store import Catalog, product_price
@@ -32,16 +33,6 @@ from agentgym.envs.webshop.store import Catalog, product_price
 #: The most characters of a ``search[...]`` query that a search reads (real queries are under 100): the rest is
 #: cut, in both envs and on the site, so that the pages that carry the query in their links stay bounded.
 MAX_QUERY = 1000
-
-
-def parse_action(action: str) -> tuple[str, str | None]:
-    """Split ``name[arg]`` as the original's regex does, in linear time; ``(action, None)`` if no match."""
-    line = action.split("\n", 1)[0]
-    close = line.rfind("]")
-    start = line.rfind("[", 1, close - 1) if close >= 3 else -1
-    if start < 1:
-        return action, None
-    return line[:start], line[start + 1 : close]
 
 
 def path_for(endpoint: str, **params: Any) -> str:

@@ -3,8 +3,9 @@ import pytest
 import agentgym
 from agentgym.agent import EpisodeContext, RunSetup
 from agentgym.baselines.demos import Demonstration, demonstrations
-from agentgym.baselines.react import ACTION_REWRITES, ReActAgent
+from agentgym.baselines.react import ReActAgent
 from agentgym.baselines.reflexion import REFLECTION_INSTRUCTION, ReflexionAgent
+from agentgym.envs.alfworld.actions import ALFWORLD_ACTIONS
 from tests.support.policies import ScriptedPolicy
 
 SETUP = RunSetup("agentgym/Game24-v0", "game24", {}, "test", ("4 5 6 10",))
@@ -64,13 +65,18 @@ def test_resample_repeats_and_rewrites():
     second = asyncio.run(agent.act("obs", {}))
     assert first.action == "look" and second.action == "go" and len(second.usage) == 3
     assert [r.sampling.temperature for r in policy.requests[1:]] == pytest.approx([0.0, 0.1, 0.2])
-    assert ACTION_REWRITES["alfworld-in-on"]("put mug 1 in coffeemachine 1") == "put mug 1 in/on coffeemachine 1"
-    assert ACTION_REWRITES["alfworld-in-on"]("put mug 1 in/on desk 1") == "put mug 1 in/on desk 1"
-    assert ACTION_REWRITES["alfworld-put-as-move"]("put mug 1 in/on desk 1") == "move mug 1 to desk 1"
-    assert ACTION_REWRITES["alfworld-put-as-move"]("put mug 1 on desk 1") == "move mug 1 to desk 1"
-    assert ACTION_REWRITES["alfworld-put-as-move"]("go to desk 1") == "go to desk 1"
+    rewrites = ALFWORLD_ACTIONS.rewrites
+    assert rewrites["alfworld-in-on"]("put mug 1 in coffeemachine 1") == "put mug 1 in/on coffeemachine 1"
+    assert rewrites["alfworld-in-on"]("put mug 1 in/on desk 1") == "put mug 1 in/on desk 1"
+    assert rewrites["alfworld-put-as-move"]("put mug 1 in/on desk 1") == "move mug 1 to desk 1"
+    assert rewrites["alfworld-put-as-move"]("put mug 1 on desk 1") == "move mug 1 to desk 1"
+    assert rewrites["alfworld-put-as-move"]("go to desk 1") == "go to desk 1"
     with pytest.raises(ValueError, match="unknown rewrites"):
         ReActAgent(policy, rewrites=["nope"])
+    with pytest.raises(ValueError, match=r"unknown rewrites \['alfworld-in-on'\]; known: \['strip-prompt-marker'\]"):
+        ReActAgent(policy, rewrites=["alfworld-in-on"])  # Game of 24's grammar has no put rewrites
+    in_on = ReActAgent(policy, rewrites=["alfworld-in-on"], grammar=ALFWORLD_ACTIONS)
+    assert [rewrite("put mug 1 on desk 1") for rewrite in in_on.rewrite_steps] == ["put mug 1 in/on desk 1"]
 
 
 def reflexion_script(request):

@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 import agentgym  # noqa: F401
 from agentgym.wrappers import (
     ParseReActAction,
+    ReActFormat,
     RecordTrajectory,
     TruncateObservation,
-    parse_react,
+    Truncation,
     truncate_text,
 )
 
@@ -29,18 +30,24 @@ from agentgym.wrappers import (
         ("", "", ""),
     ],
 )
-def test_parse_react(text, thought, action):
-    assert parse_react(text) == (thought, action)
+def test_react_format_parse(text, thought, action):
+    assert ReActFormat().parse(text) == (thought, action)
 
 
-def test_parse_react_strict_requires_an_action_line():
-    assert parse_react("go to desk 1", strict=True) == ("", "")
+def test_react_format_strict_requires_an_action_line():
+    assert ReActFormat(strict=True).parse("go to desk 1") == ("", "")
 
 
 @given(st.text(max_size=300))
-def test_parse_react_never_raises(text):
-    thought, action = parse_react(text)
+def test_react_format_parse_never_raises(text):
+    thought, action = ReActFormat().parse(text)
     assert isinstance(thought, str) and isinstance(action, str) and "\n" not in action
+
+
+@given(st.text(alphabet="ab :\n", max_size=40), st.text(alphabet="ab :", max_size=40))
+def test_react_format_reads_back_what_it_writes(thought, action):
+    written = ReActFormat(strict=True).write(thought.replace("\n", " "), action)
+    assert ReActFormat(strict=True).parse(written)[1] == action.strip()
 
 
 def test_parse_action_wrapper_composes_with_gymnasium_wrappers():
@@ -73,6 +80,9 @@ def test_truncate_observation_wrapper_and_validation():
     assert len(observation) <= 40 and len(full) > 40 and full.endswith(observation.split("] ", 1)[1])
     with pytest.raises(ValueError, match="max_chars must be >= 1, got 0"):
         TruncateObservation(gymnasium.make("agentgym/Game24-v0"), max_chars=0)
+    with pytest.raises(ValueError, match="keep must be 'head', 'tail' or 'both', got 'middle'"):
+        Truncation(10, keep="middle")  # type: ignore[arg-type]
+    assert Truncation(60, "tail")("A" * 100 + "B" * 100) == truncate_text("A" * 100 + "B" * 100, 60, "tail")
 
 
 def test_record_trajectory_to_jsonl(tmp_path):

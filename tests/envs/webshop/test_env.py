@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import agentgym  # noqa: F401
 from agentgym.envs.webshop import pages
+from agentgym.envs.webshop.actions import parse_action
 from agentgym.envs.webshop.env import WebShopEnv
-from agentgym.envs.webshop.session import parse_action
 
 ORIGINAL_ACTION_RE = re.compile(r"(.+)\[(.+)\]")
 
