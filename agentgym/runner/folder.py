@@ -19,12 +19,12 @@ import json
 import os
 import socket
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from agentgym.error import NotARunFolder, OutputError, OutputFolderUnavailable, RunLocked
+from agentgym.files import atomic_write
 
 EPISODES_FILE = "episodes.jsonl"
 RUN_FILE = "run.json"
@@ -179,17 +179,9 @@ def replace_file(path: Path, text: str) -> None:
     Raises:
         OutputError: the folder is read-only or full.
     """
-    temporary: str | None = None
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        atomic_write(path, text)
     except OSError as e:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
 
 

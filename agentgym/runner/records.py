@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.error import NotARunFolder, OutputError, RunConfigMismatch
+from agentgym.files import JsonLine, scan_jsonl
 from agentgym.runner.folder import (
     EPISODES_FILE,
     LOCK_FILE,
@@ -92,20 +93,12 @@ def record_problem(record: Any) -> str | None:
     return None if error is not None or all(whole) else "a step without its observation and action"
 
 
-def _parse(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
+def _parse(line: JsonLine) -> tuple[dict[str, Any] | None, str | None]:
     """A line's record, or ``None`` and why it is not one."""
-    try:
-        record = json.loads(line.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None, "invalid UTF-8"
-    except json.JSONDecodeError as e:
-        return None, f"invalid JSON: {e.msg}, column {e.colno}"
-    except ValueError:  # an integer of thousands of digits
-        return None, "invalid JSON: a number too large"
-    except RecursionError:
-        return None, "JSON nested too deeply"
-    problem = record_problem(record)
-    return (None, problem) if problem else (record, None)
+    if line.problem is not None:
+        return None, line.problem
+    problem = record_problem(line.value)
+    return (None, problem) if problem else (line.value, None)
 
 
 @dataclass
@@ -159,17 +152,15 @@ def read_episodes(path: Path) -> EpisodeLog:
     except OSError as e:
         raise NotARunFolder(f"cannot read {path}: {e.strerror or e}") from e
     with os.fdopen(fd, "rb") as f:
-        for number, line in enumerate(f, 1):
-            offset, log.size = log.size, log.size + len(line)
-            if not line.endswith(b"\n"):
-                log.tail = offset
-                log.tail_record = _parse(line)[0]
-            elif line.strip():
-                record, why = _parse(line)
-                if record is None:
-                    log.bad_lines.append((number, why or ""))
-                else:
-                    log.records.append(record)
+        for line in scan_jsonl(f):
+            record, why = _parse(line)
+            if not line.complete:
+                log.tail, log.tail_record = line.offset, record
+            elif record is None:
+                log.bad_lines.append((line.number, why or ""))
+            else:
+                log.records.append(record)
+        log.size = f.tell()
     return log
 
 
