@@ -9,17 +9,16 @@ They compose with gymnasium's own (``TimeLimit``, ``RecordEpisodeStatistics``).
 - :class:`TruncateObservation`: caps observation length.
 
 # --- Recording ---
-- :class:`RecordTrajectory`: records episodes (in memory and/or to JSONL); :class:`Trajectory` is the record.
+- :class:`RecordTrajectory`: records episodes (in memory and/or to JSONL) as the runner's episode records.
 """
 
 from agentgym.wrappers.react import ParseReActAction, parse_react
-from agentgym.wrappers.record import RecordTrajectory, Trajectory
+from agentgym.wrappers.record import RecordTrajectory
 from agentgym.wrappers.truncate import TruncateObservation, truncate_text
 
 __all__ = [
     "ParseReActAction",
     "RecordTrajectory",
-    "Trajectory",
     "TruncateObservation",
     "parse_react",
     "truncate_text",

@@ -185,6 +185,27 @@ def replace_file(path: Path, text: str) -> None:
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
 
 
+def check_unlocked(folder: Path) -> None:
+    """Raise :class:`RunLocked` if a live process holds ``folder``'s lock; changes nothing (the lock is only tested).
+
+    A ``run.lock`` that no run made (a link, a FIFO) is left to :class:`FolderLock` and ``--overwrite``.
+
+    Raises:
+        RunLocked: another process is running in ``folder`` (the message names its process id and host).
+    """
+    try:
+        fd = open_record(folder / LOCK_FILE, os.O_RDONLY)
+    except (OSError, NotARunFolder):
+        return  # no lock, or none that a run holds: opening the folder says why if it matters
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_holder(fd)
+        raise RunLocked(folder, holder.get("pid"), holder.get("host")) from None
+    finally:
+        os.close(fd)
+
+
 class FolderLock:
     """An exclusive lock on a run folder for this process (``flock`` on ``run.lock``), released by :meth:`release`.
 

@@ -19,6 +19,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from traceback import format_exception
 from typing import Any
 
 from agentgym.error import NotARunFolder, OutputError, RunConfigMismatch
@@ -29,6 +30,7 @@ from agentgym.runner.folder import (
     RUN_FILE,
     SUMMARY_FILE,
     FolderLock,
+    check_unlocked,
     create_folder,
     existing_run,
     lstat_record,
@@ -59,6 +61,192 @@ _PLAYED_FIELDS: dict[str, tuple[type, ...]] = {
     "first_observation": (str,),
     "final_observation": (str,),
 }
+
+
+#: A step's keys, in the order they are written; the first four are always there.
+_STEP_KEYS = ("observation", "action", "reward", "score", "response", "usage", "answered_by_agent", "ended_by_agent")
+
+
+@dataclass
+class StepRecord:
+    """One step of an episode record.
+
+    Attributes:
+        observation: what the action was chosen from.
+        action: the action taken.
+        reward: the env's reward for it.
+        score: the env's score after it.
+        response: the policy's raw output the action came from (LLM agents).
+        usage: token counts and latency of the policy calls made for the step.
+        answered_by_agent: the agent answered the action itself (the env did not see it).
+        ended_by_agent: the agent ended the episode with this step (a paper's stop rule).
+        extra: keys a newer or older writer added, kept as they are.
+
+    An optional field that is ``None`` (or an empty list or dict) is not written.
+    """
+
+    observation: str
+    action: str
+    reward: float = 0.0
+    score: float = 0.0
+    response: str | None = None
+    usage: list[dict[str, Any]] | None = None
+    answered_by_agent: bool | None = None
+    ended_by_agent: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as the JSON object a run writes."""
+        values = {key: getattr(self, key) for key in _STEP_KEYS}
+        data = {key: value for key, value in values.items() if key in _STEP_KEYS[:4] or value not in (None, [], {})}
+        return {**data, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepRecord:
+        """The step of a record's JSON object (values are kept exactly as read)."""
+        known = {key: data[key] for key in _STEP_KEYS if key in data}
+        return cls(**known, extra={key: value for key, value in data.items() if key not in _STEP_KEYS})
+
+
+#: An episode record's keys (JSON names), in the order a played episode's record is written...
+_PLAYED_KEYS = (
+    *("env_id", "episode", "seed", "task_id", "task", "won", "score", "return", "num_steps", "terminated"),
+    *("truncated", "first_observation", "final_observation", "steps", "agent", "policy", "timing", "worker"),
+    *("attempts", "error", "memory", "after_episode_error", "traceback"),
+)
+#: ...and the order of an episode that ended in an error (the keys it lacks are not written).
+_ERROR_KEYS = (
+    *("env_id", "task_id", "episode", "seed", "won", "score", "return", "num_steps", "steps", "agent", "policy"),
+    *("attempts", "error", "traceback", "memory", "after_episode_error"),
+    *("task", "terminated", "truncated", "first_observation", "final_observation", "timing", "worker"),
+)
+#: Where a JSON key and the attribute differ (``return`` is a Python keyword).
+_ATTRIBUTE = {"return": "total_reward"}
+#: The fields that have a value even when the JSON object lacks them.
+_DEFAULTS = {"won": False, "score": 0.0, "return": 0.0}
+
+
+@dataclass
+class EpisodeRecord:
+    """One episode as a run records it: one line of ``episodes.jsonl``.
+
+    :meth:`begin` starts one and :meth:`add` records each step (the runner does, and
+    :class:`~agentgym.wrappers.RecordTrajectory`); :meth:`failed` is the record of an episode that ended in an
+    error. :meth:`to_json` and :meth:`from_json` convert to and from the JSON object of ``episodes.jsonl``:
+    ``from_json(data).to_json() == data``, key order included, for every record a run writes, so old runs are
+    read, resumed and reported unchanged.
+
+    Attributes:
+        first_observation: the observation after ``reset``; ``final_observation``: the last one.
+        task_id: the task played; ``task``: its text.
+        steps: the steps, each with the observation its action was chosen from.
+        won, score: the benchmark's verdict after the last step; ``total_reward`` (JSON ``return``): the rewards' sum.
+        terminated, truncated: how the episode ended (the env ended it; a step cap or the agent did).
+        env_id, episode, seed: the run's env, the episode's index within its task and its reset seed.
+        agent, policy: their configurations.
+        timing: ``wall_s``, ``env_s`` and ``agent_s`` of the episode; ``worker``: where its env ran.
+        attempts: tries it took (a crashed env worker makes the runner play the episode again).
+        error, traceback: why an episode ended in an error (``None``: it was played to its end).
+        memory: what a failed trial passes to the next (a reflection); ``after_episode_error``: the agent's
+            ``after_episode`` raised this instead.
+        extra: keys a newer or older writer added, kept as they are.
+
+    A field that is ``None`` is not written, except ``task_id`` and, in a run's records (those with ``attempts``),
+    ``error``.
+    """
+
+    first_observation: str | None = None
+    task_id: str | None = None
+    task: str | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+    final_observation: str | None = None
+    won: bool = False
+    score: float = 0.0
+    total_reward: float = 0.0
+    terminated: bool | None = None
+    truncated: bool | None = None
+    env_id: str | None = None
+    episode: int | None = None
+    seed: int | None = None
+    agent: dict[str, Any] | None = None
+    policy: dict[str, Any] | None = None
+    timing: dict[str, float] | None = None
+    worker: str | None = None
+    attempts: int | None = None
+    error: str | None = None
+    traceback: str | None = None
+    memory: str | None = None
+    after_episode_error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def begin(cls, first_observation: str, *, task_id: str | None, task: str = "", **run: Any) -> EpisodeRecord:
+        """A record of an episode that just started (``run``: its run fields, ``env_id``, ``episode``, ...)."""
+        return cls(first_observation, task_id, task, [], first_observation, terminated=False, truncated=False, **run)
+
+    @classmethod
+    def failed(cls, error: BaseException, **fields: Any) -> EpisodeRecord:
+        """The record of an episode that ended in ``error`` (with the worker's traceback when it has one)."""
+        remote = getattr(error, "remote_traceback", None)
+        text = remote or "".join(format_exception(error))
+        return cls(**fields, error=f"{type(error).__name__}: {error}", traceback=text)
+
+    def add(
+        self,
+        action: str,
+        observation: str,
+        reward: float,
+        terminated: bool,
+        truncated: bool,
+        info: dict[str, Any],
+        **extra: Any,
+    ) -> None:
+        """Record one step: ``action``, taken from the current final observation, led to ``observation``.
+
+        ``extra``: the step's optional fields (``response``, ``usage``, ``answered_by_agent``, ``ended_by_agent``).
+        """
+        step = StepRecord(self.final_observation or "", action, float(reward), float(info.get("score", 0.0)), **extra)
+        self.steps.append(step)
+        self.final_observation = observation
+        self.total_reward += float(reward)
+        self.won = bool(info.get("won", self.won))
+        self.score = float(info.get("score", self.score))
+        self.terminated, self.truncated = bool(terminated), bool(truncated)
+
+    @property
+    def num_steps(self) -> int:
+        """How many steps the episode took."""
+        return len(self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as the JSON object a run writes (one line of ``episodes.jsonl``)."""
+        always = {"task_id", "error"} if self.attempts is not None else {"task_id"}
+        data: dict[str, Any] = {}
+        for key in _PLAYED_KEYS if self.error is None else _ERROR_KEYS:
+            value = self._json_value(key)
+            if value is not None or key in always:
+                data[key] = value
+        return {**data, **self.extra}
+
+    def _json_value(self, key: str) -> Any:
+        if key == "steps":
+            return [step.to_json() for step in self.steps]
+        if key == "num_steps":
+            return len(self.steps)
+        return getattr(self, _ATTRIBUTE.get(key, key))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EpisodeRecord:
+        """The record of a JSON object read from ``episodes.jsonl`` (values are kept exactly as read).
+
+        Raises:
+            TypeError: a step is not a JSON object (:func:`record_problem` checks a whole record first).
+        """
+        names = {_ATTRIBUTE.get(key, key): key for key in _PLAYED_KEYS if key not in ("steps", "num_steps")}
+        fields = {name: data.get(key, _DEFAULTS.get(key)) for name, key in names.items()}
+        steps = [StepRecord.from_json(step) for step in data.get("steps") or ()]
+        extra = {key: value for key, value in data.items() if key not in _PLAYED_KEYS}
+        return cls(**fields, steps=steps, extra=extra)
 
 
 def episode_key(record: dict[str, Any]) -> tuple[str, int]:
@@ -227,8 +415,30 @@ class EpisodeStore:
             self.close()
             raise
 
-    def _check(self, config: dict[str, Any], previous: dict[str, Any] | None) -> None:
-        changed = [k for k in RESUME_KEYS if previous is not None and previous.get(k) != config.get(k)]
+    def check(self, config: dict[str, Any], *, agent_name: str | None = None) -> None:
+        """Refuse a folder that holds a run of another configuration; changes nothing (:meth:`open` checks again).
+
+        With ``agent_name``, ``config`` need not have its ``agent`` yet: only the agent's name is compared (an
+        agent's settings are known once its class has prepared the run, which may take long: demonstrations).
+
+        Raises:
+            RunConfigMismatch: it holds such a run (and ``overwrite`` is off).
+            RunLocked: another process is running in it.
+        """
+        if not self.overwrite:
+            self._check(config, self.previous, agent_name=agent_name)
+        check_unlocked(self.folder)
+
+    def _check(self, config: dict[str, Any], previous: dict[str, Any] | None, *, agent_name: str | None = None) -> None:
+        if previous is None:
+            return
+        previous_agent = previous.get("agent")
+        same_agent = isinstance(previous_agent, dict) and previous_agent.get("name") == agent_name
+
+        def differs(key: str) -> bool:
+            return not same_agent if key == "agent" and agent_name else previous.get(key) != config.get(key)
+
+        changed = [key for key in RESUME_KEYS if differs(key)]
         if changed:
             raise RunConfigMismatch(
                 f"{self.folder} holds a run with different {', '.join(changed)}; "
@@ -353,7 +563,7 @@ def summarize(
 
     With ``trials > 1`` (sequential attempts per task), ``success_rate`` and ``mean_score`` are per task:
     won in any trial, and the best score over its trials; ``success_by_trial[t]`` is the fraction of tasks
-    won within trials ``0..t`` (Reflexion's cumulative success).
+    won within trials ``0..t`` (the cumulative success of multi-trial agents).
     """
     records = list(records)
     played = [r for r in records if r.get("error") is None]

@@ -99,7 +99,11 @@ def test_read_jsonl_changes_nothing(tmp_path: Path) -> None:
 def test_scan_jsonl_offsets_and_torn_tail() -> None:
     lines = [b'{"a": 1}\n', b"\n", b"\xff\n", b"  "]
     scanned = list(scan_jsonl(lines))
-    assert [(s.number, s.offset, s.size, s.complete) for s in scanned] == [(1, 0, 9, True), (3, 10, 2, True), (4, 12, 2, False)]
+    assert [(s.number, s.offset, s.size, s.complete) for s in scanned] == [
+        (1, 0, 9, True),
+        (3, 10, 2, True),
+        (4, 12, 2, False),
+    ]
     assert scanned[0].value == {"a": 1} and scanned[0].problem is None
     assert scanned[1].problem == "invalid UTF-8"
     assert scanned[2].problem == BLANK_TAIL
