@@ -24,7 +24,7 @@ from agentgym.runner.executor import Executor, make_executor
 from agentgym.runner.plan import RunPlan, plan_run
 from agentgym.runner.progress import ProgressBar
 from agentgym.runner.records import episode_key, summarize
-from agentgym.runner.schedule import EpisodeKey, TrialScheduler
+from agentgym.runner.schedule import EpisodeKey, TrialScheduler, planned_episodes
 from agentgym.runner.seeding import episode_seed
 
 logger = logging.getLogger(__name__)
@@ -181,17 +181,7 @@ async def aevaluate(
     )
     try:
         plan.open_store()
-        if executor is None or isinstance(executor, str):
-            entry = plan.entry
-            executor = make_executor(
-                executor or "local",
-                plan.env_config,
-                workers,
-                recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
-                recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
-                timeout_s=timeout_s,
-                ray_address=ray_address,
-            )
+        executor = _executor(plan, executor, workers, recycle_episodes, recycle_memory_mb, timeout_s, ray_address)
     except BaseException:
         plan.close()
         raise
@@ -199,6 +189,64 @@ async def aevaluate(
         executor, plan.env_id, plan.make_agent, plan.config, seed=seed, max_retries=max_retries, debug=debug
     )
     return await _play(plan, player, episodes_per_task, trials, on_episode, progress)
+
+
+def _executor(
+    plan: RunPlan,
+    executor: Executor | str | None,
+    workers: int,
+    recycle_episodes: int | None,
+    recycle_memory_mb: float | None,
+    timeout_s: float,
+    ray_address: str | None,
+) -> Executor:
+    """The executor given, or the one named (recycling as the env's registry row advises unless told)."""
+    if executor is not None and not isinstance(executor, str):
+        return executor
+    entry = plan.entry
+    return make_executor(
+        executor or "local",
+        plan.env_config,
+        workers,
+        recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
+        recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
+        timeout_s=timeout_s,
+        ray_address=ray_address,
+    )
+
+
+class _Recorder:
+    """Plays episodes through ``player`` and keeps each record: in memory, in the output folder, on the bar."""
+
+    def __init__(
+        self,
+        plan: RunPlan,
+        player: EpisodePlayer,
+        episodes: list[EpisodeKey],
+        *,
+        progress: bool,
+        on_episode: EpisodeCallback | None,
+    ) -> None:
+        self.store = plan.store
+        self.player = player
+        self.on_episode = on_episode
+        self.results: dict[EpisodeKey, dict[str, Any]] = dict(self.store.records) if self.store is not None else {}
+        self.bar = ProgressBar(len(episodes), sum(map(self.done, episodes)), self.results, enabled=progress)
+
+    def done(self, key: EpisodeKey) -> bool:
+        """Whether the episode has a record without an error (from this run or the one it resumes)."""
+        return self.store is not None and self.store.done(key)
+
+    async def play(self, task_id: str, index: int, memory: list[str]) -> dict[str, Any]:
+        """Play one episode and record it."""
+        record = await self.player.play(task_id, index, memory)
+        self.results[task_id, index] = record
+        if self.store is not None:
+            self.store.add(record)
+        self.bar.update()
+        if self.on_episode is not None:
+            self.on_episode(record)
+        return record
 
 
 async def _play(
@@ -210,37 +258,22 @@ async def _play(
     progress: bool,
 ) -> RunResult:
     """Play the planned episodes, recording each as it ends; close everything; return the run's result."""
-    store = plan.store
-    results: dict[EpisodeKey, dict[str, Any]] = dict(store.records) if store is not None else {}
-    done = store.done if store is not None else (lambda key: False)
-    bar: ProgressBar
-
-    async def play(task_id: str, index: int, memory: list[str]) -> dict[str, Any]:
-        record = await player.play(task_id, index, memory)
-        results[task_id, index] = record
-        if store is not None:
-            store.add(record)
-        bar.update()
-        if on_episode is not None:
-            on_episode(record)
-        return record
-
+    episodes = planned_episodes(plan.facts.task_ids, max(trials, episodes_per_task))
+    recorder = _Recorder(plan, player, episodes, progress=progress, on_episode=on_episode)
     scheduler = TrialScheduler(
         plan.facts.task_ids,
         episodes_per_task=episodes_per_task,
         trials=trials,
         lockstep=plan.agent_class.lockstep_trials,
-        results=results,
-        done=done,
-        play=play,
-        skipped=lambda count: bar.update(count),
+        results=recorder.results,
+        done=recorder.done,
+        play=recorder.play,
+        skipped=recorder.bar.update,
     )
-    episodes = scheduler.episodes()
     started = time.perf_counter()
-    bar = ProgressBar(len(episodes), sum(map(done, episodes)), results, enabled=progress)
     failed = False
     try:
-        with bar:
+        with recorder.bar:
             await scheduler.run()
     except BaseException:
         failed = True
@@ -249,22 +282,22 @@ async def _play(
         await player.executor.close()
         if plan.owns_policy:
             plan.policy.close()
-        ordered = [results[key] for key in episodes if key in results]
+        ordered = [recorder.results[key] for key in episodes if key in recorder.results]
         summary = {
             "env_id": plan.env_id,
             "split": plan.facts.split,
             **summarize(ordered, trials=trials, wall_time_s=time.perf_counter() - started),
         }
-        if store is not None:
+        if plan.store is not None:
             try:
-                store.write_summary(summary)
+                plan.store.write_summary(summary)
             except OutputError as e:
                 if not failed:
                     raise
                 logger.error("%s", e)  # the error that stopped the run is the one to report
             finally:
-                store.close()
-    return RunResult(summary, ordered, store.folder if store is not None else None)
+                plan.store.close()
+    return RunResult(summary, ordered, plan.store.folder if plan.store is not None else None)
 
 
 __all__ = ["RunResult", "aevaluate", "episode_key", "episode_seed", "evaluate"]

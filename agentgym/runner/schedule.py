@@ -18,6 +18,11 @@ EpisodeKey = tuple[str, int]
 PlayEpisode = Callable[[str, int, list[str]], Awaitable[dict[str, Any]]]
 
 
+def planned_episodes(task_ids: Sequence[str], per_task: int) -> list[EpisodeKey]:
+    """Every episode a run may play, in task order (``per_task``: its trials or its episodes per task)."""
+    return [(task_id, i) for task_id in task_ids for i in range(per_task)]
+
+
 class TrialScheduler:
     """Plays a run's episodes through ``play``.
 
@@ -53,11 +58,6 @@ class TrialScheduler:
         self.done = done
         self.play = play
         self.skipped = skipped
-
-    def episodes(self) -> list[EpisodeKey]:
-        """Every episode the run may play, in task order."""
-        per_task = max(self.trials, self.episodes_per_task)
-        return [(task_id, i) for task_id in self.task_ids for i in range(per_task)]
 
     async def run(self) -> None:
         """Play every episode not yet done; the first error cancels the episodes in flight and is raised."""
