@@ -4,7 +4,7 @@
 content or the new, never a half-written file, even when several processes write the same path at once.
 :func:`scan_jsonl` reads a JSON Lines file line by line and says what each line is; :func:`read_jsonl` is its
 strict form for files that must be whole. Neither modifies the file (repairing a torn last line is the job of
-whoever appends to it, e.g. a run's :class:`~agentgym.runner.records.EpisodeStore`).
+whoever appends to it, e.g. a run's :class:`~agentgym.runner.store.EpisodeStore`).
 """
 
 from __future__ import annotations

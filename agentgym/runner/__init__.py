@@ -6,8 +6,8 @@ record, one module each:
 - :mod:`.plan`: settings, env, tasks, protocol card and output folder checked, then the agent prepares;
 - :mod:`.schedule`: which episodes to play and in what order (episodes per task, trials, lockstep trials);
 - :mod:`.episode`: one episode on an env from the executor, its retries and its error record;
-- :mod:`.records`: the typed records (``EpisodeRecord``, ``StepRecord``), reading them without side effects,
-  and ``EpisodeStore``, a run's output folder (:mod:`.folder` opens its files safely and locks it);
+- :mod:`.records`: the typed records (``EpisodeRecord``, ``StepRecord``), reading them without side effects;
+- :mod:`.store`: ``EpisodeStore``, a run's output folder (:mod:`.folder` opens its files safely and locks it);
 - :mod:`.executor`: where envs run: one pool (``PoolExecutor``) over backends (:mod:`.backend`'s
   ``EnvBackend``): worker processes (:mod:`.worker`, ``LocalExecutor``), this process (``InProcessExecutor``),
   Ray actors (:mod:`.ray_executor`);
@@ -41,8 +41,9 @@ In every case, running the same command again resumes: finished episodes are nev
 
 from agentgym.runner.backend import EnvBackend
 from agentgym.runner.executor import EnvHandle, Executor, InProcessExecutor, LocalExecutor, PoolExecutor
-from agentgym.runner.records import EpisodeRecord, EpisodeStore, StepRecord, summarize
+from agentgym.runner.records import EpisodeRecord, StepRecord, summarize
 from agentgym.runner.run import RunResult, aevaluate, episode_seed, evaluate
+from agentgym.runner.store import EpisodeStore
 
 __all__ = [
     "EnvBackend",

@@ -21,8 +21,8 @@ from agentgym.protocol import software
 from agentgym.registry import EnvEntry, entry_for, resolve_env_id
 from agentgym.runner.backend import EnvConfig
 from agentgym.runner.executor import Executor
-from agentgym.runner.records import EpisodeStore
 from agentgym.runner.run_settings import check_episode_count, check_run_settings, unique_task_ids
+from agentgym.runner.store import EpisodeStore
 from agentgym.tasks import task_list_hash
 from agentgym.validate import folder
 

@@ -15,7 +15,8 @@ import gymnasium
 import pytest
 
 import agentgym
-from agentgym.runner.records import EpisodeRecord, EpisodeStore, StepRecord, read_episodes
+from agentgym.runner.records import EpisodeRecord, StepRecord, read_episodes
+from agentgym.runner.store import EpisodeStore
 from agentgym.wrappers import RecordTrajectory
 from tests.support import agents
 
