@@ -18,6 +18,7 @@ import agentgym
 from agentgym.agent import RunSetup
 from agentgym.baselines.prompts import demo_thought, task_group
 from agentgym.data import cache_dir
+from agentgym.files import atomic_write
 from agentgym.runner.worker import EnvConfig
 from agentgym.wrappers.truncate import truncate_text
 
@@ -56,9 +57,7 @@ def demonstrations(
         cached = json.loads(path.read_text())
         return {None if group == "null" else group: [_from_json(d) for d in demos] for group, demos in cached.items()}
     built = _play_experts(setup, wanted, shots=shots, split=split)
-    partial = path.with_suffix(".part")
-    partial.write_text(json.dumps({str(g) if g else "null": [asdict(d) for d in ds] for g, ds in built.items()}))
-    partial.replace(path)
+    atomic_write(path, json.dumps({str(g) if g else "null": [asdict(d) for d in ds] for g, ds in built.items()}))
     return built
 
 

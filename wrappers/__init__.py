@@ -10,18 +10,17 @@ They compose with gymnasium's own (``TimeLimit``, ``RecordEpisodeStatistics``).
 - :class:`TruncateObservation`: caps observation length (:class:`Truncation`, which agents compose too).
 
 # --- Recording ---
-- :class:`RecordTrajectory`: records episodes (in memory and/or to JSONL); :class:`Trajectory` is the record.
+- :class:`RecordTrajectory`: records episodes (in memory and/or to JSONL) as the runner's episode records.
 """
 
 from agentgym.wrappers.react import ParseReActAction, ReActFormat
-from agentgym.wrappers.record import RecordTrajectory, Trajectory
+from agentgym.wrappers.record import RecordTrajectory
 from agentgym.wrappers.truncate import TruncateObservation, Truncation, truncate_text
 
 __all__ = [
     "ParseReActAction",
     "ReActFormat",
     "RecordTrajectory",
-    "Trajectory",
     "TruncateObservation",
     "Truncation",
     "truncate_text",

@@ -1,19 +1,25 @@
 """Executors: where episodes' envs run. The runner asks an executor for an env handle per episode.
 
-:class:`LocalExecutor` keeps ``workers`` env processes on this machine, restarts crashed ones and recycles
-them after a number of episodes or above a memory limit; :class:`InProcessExecutor` runs envs in the calling
-process (``--workers 0``: for debugging, and for envs defined in a notebook). A distributed executor
-implements the same three coroutines.
+Every executor keeps a pool of ``workers`` envs (:class:`PoolExecutor`); each env lives in a backend
+(:class:`EnvBackend`: start, call, memory, close, kill) and the pool does the rest once: envs start lazily in free
+slots, a broken one is killed and started again on next use, and one is recycled after ``recycle_episodes``
+episodes or above ``recycle_memory_mb``. The backends: :class:`~agentgym.runner.worker.EnvWorker` (a process on
+this machine: :class:`LocalExecutor`), :class:`InProcessEnv` (the calling process, ``--workers 0``: for debugging,
+and for envs defined in a notebook: :class:`InProcessExecutor`) and a Ray actor
+(:class:`~agentgym.runner.ray_executor.RayExecutor`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from abc import ABC, abstractmethod
 from typing import Any
 
-from agentgym.runner.worker import EnvConfig, EnvWorker
+from agentgym.error import WorkerCrashed
+from agentgym.runner.backend import EnvBackend, EnvConfig, call_env
+from agentgym.runner.worker import EnvWorker
 
 logger = logging.getLogger(__name__)
 
@@ -52,20 +58,24 @@ class Executor(ABC):
         """Stop every env."""
 
 
-class _WorkerHandle(EnvHandle):
-    def __init__(self, worker: EnvWorker) -> None:
-        self.worker = worker
+class _Slot(EnvHandle):
+    """One place in a pool: its backend, whether it runs, and the episodes it played since it started."""
+
+    def __init__(self, backend: EnvBackend) -> None:
+        self.backend = backend
+        self.started = False
+        self.episodes = 0
 
     @property
     def name(self) -> str:
-        return f"local:{self.worker.pid}"
+        return self.backend.name
 
     async def call(self, method: str, **kwargs: Any) -> Any:
-        return await self.worker.call(method, **kwargs)
+        return await self.backend.call(method, **kwargs)
 
 
 class PoolExecutor(Executor):
-    """Base of the executors that keep ``workers`` reusable envs, started lazily in free slots.
+    """Base of the executors: ``workers`` reusable envs, each in a backend that :meth:`new_backend` makes.
 
     Args:
         config: how each env is built.
@@ -73,6 +83,10 @@ class PoolExecutor(Executor):
         recycle_episodes: replace an env after this many episodes (``None``: never).
         recycle_memory_mb: replace an env whose process exceeds this resident memory after an episode.
         timeout_s: per-call limit; an env that exceeds it is killed (the episode is retried).
+
+    Attributes:
+        restarts: envs killed because they broke (crashed, timed out, or died after their episode).
+        recycled: envs replaced because they were worn out or too big.
     """
 
     def __init__(
@@ -92,122 +106,137 @@ class PoolExecutor(Executor):
         self.recycle_memory_mb = recycle_memory_mb
         self._config = config
         self._timeout_s = timeout_s
-        self._idle: asyncio.Queue[Any] | None = None
+        self._idle: asyncio.Queue[_Slot | None] | None = None
+        self._slots: list[_Slot] = []
         self.restarts = 0
         self.recycled = 0
 
-    def _queue(self) -> asyncio.Queue[Any]:
-        """Idle handles, and ``None`` for each slot whose env has not started yet."""
+    @abstractmethod
+    def new_backend(self) -> EnvBackend:
+        """A backend for one more slot (not started)."""
+
+    def _queue(self) -> asyncio.Queue[_Slot | None]:
+        """Idle slots, and ``None`` for each slot not made yet."""
         if self._idle is None:  # created inside the running loop
             self._idle = asyncio.Queue()
             for _ in range(self.capacity):
                 self._idle.put_nowait(None)
         return self._idle
 
+    async def acquire(self) -> EnvHandle:
+        """Return an idle env, starting one in a free slot if needed."""
+        slot = await self._queue().get()
+        if slot is None:
+            slot = _Slot(self.new_backend())
+            self._slots.append(slot)
+        if not slot.started:
+            try:
+                await slot.backend.start()
+            except BaseException:
+                slot.backend.kill()
+                self._queue().put_nowait(slot)  # keep the slot; the next acquire retries the start
+                raise
+            slot.started, slot.episodes = True, 0
+        return slot
+
+    async def release(self, handle: EnvHandle, *, broken: bool = False) -> None:
+        """Return an env to the pool, killing a broken one and recycling a worn-out or too big one first."""
+        assert isinstance(handle, _Slot)
+        handle.episodes += 1
+        if broken:
+            self._kill(handle)
+        elif self.recycle_episodes is not None and handle.episodes >= self.recycle_episodes:
+            await self._recycle(handle, f"after {handle.episodes} episodes")
+        elif self.recycle_memory_mb is not None:
+            try:
+                memory = await handle.backend.memory_mb()
+            except WorkerCrashed:  # it died after its episode: the next acquire starts another
+                self._kill(handle)
+            else:
+                if memory is not None and memory > self.recycle_memory_mb:
+                    await self._recycle(handle, f"at {memory:.0f} MB")
+        self._queue().put_nowait(handle)
+
+    def _kill(self, slot: _Slot) -> None:
+        self.restarts += 1
+        slot.backend.kill()
+        slot.started = False
+
+    async def _recycle(self, slot: _Slot, why: str) -> None:
+        logger.info("recycling env worker %s %s", slot.name, why)
+        self.recycled += 1
+        await slot.backend.close()
+        slot.started = False
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running envs (on their machines)."""
+        return [slot.backend.pid for slot in self._slots if slot.started and slot.backend.pid is not None]
+
+    async def close(self) -> None:
+        """Stop every env."""
+        await asyncio.gather(*(slot.backend.close() for slot in self._slots))
+        for slot in self._slots:
+            slot.started = False
+
 
 class LocalExecutor(PoolExecutor):
     """``workers`` env processes on this machine (arguments: see :class:`PoolExecutor`)."""
 
-    def __init__(self, config: EnvConfig, workers: int, **settings: Any) -> None:
-        """Set up the pool; processes start lazily, in parallel, as episodes need them."""
-        super().__init__(config, workers, **settings)
-        self._all: list[_WorkerHandle] = []
-
-    async def acquire(self) -> EnvHandle:
-        """Return an idle worker, starting one in a free slot if needed."""
-        handle = await self._queue().get()
-        if handle is None:
-            handle = _WorkerHandle(EnvWorker(self._config, timeout_s=self._timeout_s))
-            self._all.append(handle)
-        if handle.worker.pid is None:
-            try:
-                await handle.worker.start()
-            except BaseException:
-                handle.worker.kill()
-                self._queue().put_nowait(handle)  # keep the slot; the next acquire retries the start
-                raise
-        return handle
-
-    async def release(self, handle: EnvHandle, *, broken: bool = False) -> None:
-        """Return a worker to the pool, restarting or recycling it first when needed."""
-        assert isinstance(handle, _WorkerHandle)
-        worker = handle.worker
-        worker.episodes += 1
-        memory = worker.memory_mb()
-        if broken:
-            self.restarts += 1
-            worker.kill()  # restarted lazily by the next acquire
-        elif self.recycle_episodes is not None and worker.episodes >= self.recycle_episodes:
-            await self._recycle(worker, f"after {worker.episodes} episodes")
-        elif self.recycle_memory_mb is not None and memory is not None and memory > self.recycle_memory_mb:
-            await self._recycle(worker, f"at {memory:.0f} MB")
-        self._queue().put_nowait(handle)
-
-    async def _recycle(self, worker: EnvWorker, why: str) -> None:
-        logger.info("recycling env worker %s %s", worker.pid, why)
-        self.recycled += 1
-        await worker.close()
-
-    def worker_pids(self) -> list[int]:
-        """Process ids of the running workers."""
-        return [h.worker.pid for h in self._all if h.worker.pid is not None]
-
-    async def close(self) -> None:
-        """Stop every worker."""
-        await asyncio.gather(*(h.worker.close() for h in self._all))
+    def new_backend(self) -> EnvBackend:
+        """A worker process (started by the pool)."""
+        return EnvWorker(self._config, timeout_s=self._timeout_s)
 
 
-class _InProcessHandle(EnvHandle):
+class InProcessEnv(EnvBackend):
+    """An env in the calling process, built on its first call (so an env that cannot be built fails its episode)."""
+
+    pid = None
+
     def __init__(self, config: EnvConfig) -> None:
+        """Keep the config; the env is built on first use."""
         self.config = config
         self.env: Any = None
 
     @property
     def name(self) -> str:
+        """``in-process``."""
         return "in-process"
 
+    async def start(self) -> None:
+        """Nothing to start: the env is built on its first call."""
+
     async def call(self, method: str, **kwargs: Any) -> Any:
+        """Run the call in a thread (the event loop goes on); the env's own exceptions are raised as they are."""
         if self.env is None:
             self.env = await asyncio.to_thread(self.config.make)
-        target = self.env.unwrapped.expert_action if method == "expert_action" else getattr(self.env, method)
-        return await asyncio.to_thread(target, **kwargs)
+        return await asyncio.to_thread(call_env, self.env, method, kwargs)
 
-    def close(self) -> None:
-        if self.env is not None:
-            self.env.close()
-            self.env = None
+    async def memory_mb(self) -> float | None:
+        """``None``: the env shares this process's memory."""
+        return None
+
+    async def close(self) -> None:
+        """Close the env."""
+        self.kill()
+
+    def kill(self) -> None:
+        """Close the env (rebuilt on the next call)."""
+        env, self.env = self.env, None
+        if env is not None:
+            with contextlib.suppress(Exception):  # best effort: a broken env may fail to close
+                env.close()
 
 
-class InProcessExecutor(Executor):
+class InProcessExecutor(PoolExecutor):
     """Envs in the calling process, one per concurrent episode (no isolation: a crash ends the run)."""
 
     def __init__(self, config: EnvConfig, workers: int = 1) -> None:
         """Keep up to ``workers`` envs."""
-        self.capacity = max(1, workers)
-        self._config = config
-        self._idle: asyncio.Queue[_InProcessHandle] | None = None
-        self._all: list[_InProcessHandle] = []
+        super().__init__(config, max(1, workers))
 
-    async def acquire(self) -> EnvHandle:
-        """Return an idle env (built on first use)."""
-        if self._idle is None:
-            self._idle = asyncio.Queue()
-            self._all = [_InProcessHandle(self._config) for _ in range(self.capacity)]
-            for handle in self._all:
-                self._idle.put_nowait(handle)
-        return await self._idle.get()
-
-    async def release(self, handle: EnvHandle, *, broken: bool = False) -> None:
-        """Return the env; a broken one is closed and rebuilt on next use."""
-        assert isinstance(handle, _InProcessHandle) and self._idle is not None
-        if broken:
-            handle.close()
-        self._idle.put_nowait(handle)
-
-    async def close(self) -> None:
-        """Close every env."""
-        for handle in self._all:
-            handle.close()
+    def new_backend(self) -> EnvBackend:
+        """An env in this process."""
+        return InProcessEnv(self._config)
 
 
 def make_executor(

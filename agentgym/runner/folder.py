@@ -19,12 +19,12 @@ import json
 import os
 import socket
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from agentgym.error import NotARunFolder, OutputError, OutputFolderUnavailable, RunLocked
+from agentgym.files import atomic_write
 
 EPISODES_FILE = "episodes.jsonl"
 RUN_FILE = "run.json"
@@ -179,18 +179,31 @@ def replace_file(path: Path, text: str) -> None:
     Raises:
         OutputError: the folder is read-only or full.
     """
-    temporary: str | None = None
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        atomic_write(path, text)
     except OSError as e:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
+
+
+def check_unlocked(folder: Path) -> None:
+    """Raise :class:`RunLocked` if a live process holds ``folder``'s lock; changes nothing (the lock is only tested).
+
+    A ``run.lock`` that no run made (a link, a FIFO) is left to :class:`FolderLock` and ``--overwrite``.
+
+    Raises:
+        RunLocked: another process is running in ``folder`` (the message names its process id and host).
+    """
+    try:
+        fd = open_record(folder / LOCK_FILE, os.O_RDONLY)
+    except (OSError, NotARunFolder):
+        return  # no lock, or none that a run holds: opening the folder says why if it matters
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_holder(fd)
+        raise RunLocked(folder, holder.get("pid"), holder.get("host")) from None
+    finally:
+        os.close(fd)
 
 
 class FolderLock:

@@ -1,8 +1,8 @@
 """Env workers as Ray actors: the same runner, with envs spread over a Ray cluster (``--executor ray``).
 
-:class:`RayExecutor` implements :class:`~agentgym.runner.executor.Executor` like
-:class:`~agentgym.runner.executor.LocalExecutor`: one env per actor, ``workers`` actors (= episodes in flight,
-the run's backpressure), each reused across episodes and recycled after ``recycle_episodes`` episodes or above
+:class:`RayExecutor` is the :class:`~agentgym.runner.executor.PoolExecutor` whose envs live in Ray actors
+(:class:`RayActor`, its backend): one env per actor, ``workers`` actors (= episodes in flight, the run's
+backpressure), each reused across episodes and recycled after ``recycle_episodes`` episodes or above
 ``recycle_memory_mb``. The driver (the process running :func:`~agentgym.runner.evaluate`) runs the agents and
 the policy, sends ``reset``/``step`` calls to the actors, and writes every record as its episode ends, so
 ``episodes.jsonl``, ``summary.json`` and resuming are those of a local run.
@@ -10,7 +10,7 @@ the policy, sends ``reset``/``step`` calls to the actors, and writes every recor
 Faults: an actor that dies (killed, out of memory, its node lost) or does not answer within ``timeout_s``
 raises :class:`~agentgym.error.WorkerCrashed`, exactly as a crashed local worker does: the runner drops the
 actor, starts a new one and retries the episode (up to ``max_retries``). An exception raised by the env itself
-arrives as :class:`~agentgym.runner.worker.RemoteEnvError` with the actor's traceback.
+arrives as :class:`~agentgym.runner.backend.RemoteEnvError` with the actor's traceback.
 
 Resources: each actor asks Ray for CPUs and memory (:func:`actor_resources`), so Ray places actors only where
 they fit: one CPU each, and the memory of the env's registry row ``worker_memory_mb`` (its plugin's hint: Python
@@ -27,12 +27,12 @@ import contextlib
 import logging
 import os
 import socket
-import traceback
 from typing import Any
 
 from agentgym.error import Error, WorkerCrashed, import_optional
-from agentgym.runner.executor import EnvHandle, PoolExecutor
-from agentgym.runner.worker import START_TIMEOUT_S, EnvConfig, RemoteEnvError
+from agentgym.runner.backend import EnvBackend, EnvConfig, RemoteEnvError, answer_call, process_memory_mb
+from agentgym.runner.executor import PoolExecutor
+from agentgym.runner.worker import START_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +68,12 @@ class EnvActor:
         return ray.util.get_node_ip_address(), os.getpid()
 
     def call(self, method: str, kwargs: dict[str, Any]) -> tuple[str, Any]:
-        """Run ``env.<method>(**kwargs)``; ``("ok", result)`` or ``("error", (type, message, traceback))``."""
-        try:
-            target = self.env.unwrapped.expert_action if method == "expert_action" else getattr(self.env, method)
-            return "ok", target(**kwargs)
-        except Exception as e:  # noqa: BLE001  (every env error goes back to the driver)
-            return "error", (type(e).__name__, str(e), traceback.format_exc())
+        """Run one env call (:func:`~agentgym.runner.backend.answer_call`)."""
+        return answer_call(self.env, method, kwargs)
 
     def memory_mb(self) -> float | None:
         """Resident memory of this actor's process in MB (Linux only)."""
-        try:
-            with open("/proc/self/statm") as f:
-                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError, IndexError):
-            return None
+        return process_memory_mb()
 
     def close(self) -> None:
         """Close the env (stopping its simulator)."""
@@ -138,23 +130,93 @@ def connect(address: str | None) -> bool:
     return True
 
 
-class _ActorHandle(EnvHandle):
-    def __init__(self, actor: Any, executor: RayExecutor) -> None:
-        self.actor = actor
-        self.executor = executor
+class RayActor(EnvBackend):
+    """An env in a Ray actor, the Ray executor's backend: each :meth:`start` makes a new actor.
+
+    Args:
+        actor_class: ``ray.remote(EnvActor)`` with the actor's resource options.
+        config: how the actor builds its env.
+        timeout_s: per-call limit; an actor that exceeds it is killed.
+    """
+
+    def __init__(self, actor_class: Any, config: EnvConfig, timeout_s: float) -> None:
+        """Keep the settings; :meth:`start` makes the actor."""
+        self._actor_class = actor_class
+        self._config = config
+        self._timeout_s = timeout_s
+        self._actor: Any = None
         self.where = "starting"
         self.pid: int | None = None
-        self.episodes = 0
 
     @property
     def name(self) -> str:
+        """``ray:<node ip>:<pid>``."""
         return f"ray:{self.where}"
 
+    async def start(self) -> None:
+        """Make an actor and build its env there."""
+        self.where, self.pid = "starting", None
+        self._actor = self._actor_class.remote(self._config)
+        limit = max(self._timeout_s, START_TIMEOUT_S)
+        try:
+            node, pid = await self._guard("start", self._started(), limit)
+        except WorkerCrashed as e:
+            raise WorkerCrashed(f"{e} (does the cluster have the CPUs and memory an actor asks for free?)") from e
+        self.where, self.pid = f"{node}:{pid}", pid
+
+    async def _started(self) -> tuple[str, int]:
+        try:
+            return await self._actor.start.remote()
+        except _import_ray().exceptions.RayTaskError as e:  # the env's constructor raised
+            self.kill()
+            cause = e.cause if isinstance(e.cause, BaseException) else e
+            raise RemoteEnvError(type(cause).__name__, str(cause), str(e)) from None
+
     async def call(self, method: str, **kwargs: Any) -> Any:
-        status, payload = await self.executor._guard(self, method, self.actor.call.remote(method, kwargs))
+        """Run the call in the actor."""
+        if self._actor is None:
+            raise WorkerCrashed(f"env actor for {self._config.env_id} is not running")
+        status, payload = await self._guard(method, self._actor.call.remote(method, kwargs))
         if status == "error":
             raise RemoteEnvError(*payload)
         return payload
+
+    async def memory_mb(self) -> float | None:
+        """The actor process's resident memory, as it reads it."""
+        if self._actor is None:
+            return None
+        return await self._guard("memory_mb", self._actor.memory_mb.remote())
+
+    async def close(self) -> None:
+        """Close the env in the actor (30 s at most), then kill the actor."""
+        if self._actor is not None:
+            with contextlib.suppress(WorkerCrashed):
+                await self._guard("close", self._actor.close.remote(), 30.0)
+        self.kill()
+
+    def kill(self) -> None:
+        """Kill the actor (no restart)."""
+        actor, self._actor = self._actor, None
+        if actor is not None:
+            with contextlib.suppress(Exception):  # already dead, or Ray is gone
+                _import_ray().kill(actor, no_restart=True)
+
+    async def _guard(self, method: str, call: Any, timeout_s: float | None = None) -> Any:
+        """Await an actor call; a timeout or a Ray failure kills the actor and raises ``WorkerCrashed``."""
+        limit = self._timeout_s if timeout_s is None else timeout_s
+        try:
+            return await asyncio.wait_for(call, limit)
+        except TimeoutError:
+            self.kill()
+            raise WorkerCrashed(
+                f"env actor {self.where} for {self._config.env_id} did not answer {method} within {limit:.0f} s"
+            ) from None
+        except _import_ray().exceptions.RayError as e:
+            self.kill()
+            raise WorkerCrashed(
+                f"env actor {self.where} for {self._config.env_id} failed during {method}: "
+                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            ) from e
 
 
 class RayExecutor(PoolExecutor):
@@ -207,97 +269,13 @@ class RayExecutor(PoolExecutor):
         if memory_mb is not None:
             options["memory"] = int(memory_mb * 2**20)
         self._actor_class = ray.remote(EnvActor).options(**options)
-        self._failures = (ray.exceptions.RayError,)
-        self._live: set[_ActorHandle] = set()
 
-    async def _guard(self, handle: _ActorHandle, method: str, call: Any, timeout_s: float | None = None) -> Any:
-        """Await an actor call; a timeout or a Ray failure kills the actor and raises ``WorkerCrashed``."""
-        limit = self._timeout_s if timeout_s is None else timeout_s
-        try:
-            return await asyncio.wait_for(call, limit)
-        except TimeoutError:
-            self._kill(handle)
-            raise WorkerCrashed(
-                f"env actor {handle.where} for {self._config.env_id} did not answer {method} within {limit:.0f} s"
-            ) from None
-        except self._failures as e:
-            self._kill(handle)
-            raise WorkerCrashed(
-                f"env actor {handle.where} for {self._config.env_id} failed during {method}: "
-                f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            ) from e
-
-    async def _start(self) -> _ActorHandle:
-        handle = _ActorHandle(self._actor_class.remote(self._config), self)
-        self._live.add(handle)
-        limit = max(self._timeout_s, START_TIMEOUT_S)
-        try:
-            node, pid = await self._guard(handle, "start", self._started(handle), limit)
-        except WorkerCrashed as e:
-            raise WorkerCrashed(f"{e} (does the cluster have the CPUs and memory an actor asks for free?)") from e
-        handle.where, handle.pid = f"{node}:{pid}", pid
-        return handle
-
-    async def _started(self, handle: _ActorHandle) -> tuple[str, int]:
-        try:
-            return await handle.actor.start.remote()
-        except _import_ray().exceptions.RayTaskError as e:  # the env's constructor raised
-            self._kill(handle)
-            cause = e.cause if isinstance(e.cause, BaseException) else e
-            raise RemoteEnvError(type(cause).__name__, str(cause), str(e)) from None
-
-    async def acquire(self) -> EnvHandle:
-        """Return an idle actor, starting one in a free slot if needed."""
-        handle = await self._queue().get()
-        if handle is None:
-            try:
-                handle = await self._start()
-            except BaseException:
-                self._queue().put_nowait(None)  # keep the slot; the next acquire retries the start
-                raise
-        return handle
-
-    async def release(self, handle: EnvHandle, *, broken: bool = False) -> None:
-        """Return an actor to the pool, replacing it first when broken, worn out or too big."""
-        assert isinstance(handle, _ActorHandle)
-        handle.episodes += 1
-        if broken:
-            self.restarts += 1
-            self._kill(handle)
-        elif self.recycle_episodes is not None and handle.episodes >= self.recycle_episodes:
-            await self._recycle(handle, f"after {handle.episodes} episodes")
-        elif self.recycle_memory_mb is not None:
-            try:
-                memory = await self._guard(handle, "memory_mb", handle.actor.memory_mb.remote())
-            except WorkerCrashed:
-                memory = None  # it died after its episode: the next acquire starts another
-                self.restarts += 1
-            if memory is not None and memory > self.recycle_memory_mb:
-                await self._recycle(handle, f"at {memory:.0f} MB")
-        self._queue().put_nowait(handle if handle in self._live else None)
-
-    async def _recycle(self, handle: _ActorHandle, why: str) -> None:
-        logger.info("recycling env actor %s %s", handle.where, why)
-        self.recycled += 1
-        await self._stop(handle)
-
-    async def _stop(self, handle: _ActorHandle) -> None:
-        with contextlib.suppress(WorkerCrashed):
-            await self._guard(handle, "close", handle.actor.close.remote(), 30.0)
-        self._kill(handle)
-
-    def _kill(self, handle: _ActorHandle) -> None:
-        if handle in self._live:
-            self._live.discard(handle)
-            with contextlib.suppress(Exception):  # already dead, or Ray is gone
-                _import_ray().kill(handle.actor, no_restart=True)
-
-    def worker_pids(self) -> list[int]:
-        """Process ids of the started actors (on their nodes)."""
-        return [h.pid for h in self._live if h.pid is not None]
+    def new_backend(self) -> EnvBackend:
+        """An actor slot (the actor is made when the pool starts it)."""
+        return RayActor(self._actor_class, self._config, self._timeout_s)
 
     async def close(self) -> None:
         """Stop every actor; disconnect from Ray if this executor connected."""
-        await asyncio.gather(*(self._stop(h) for h in list(self._live)))
+        await super().close()
         if self._owns_ray:
             _import_ray().shutdown()

@@ -1,32 +1,31 @@
-"""``evaluate``: play many episodes of one env with one agent and policy, in parallel, to disk, resumably."""
+"""``evaluate``: play many episodes of one env with one agent and policy, in parallel, to disk, resumably.
+
+A run goes through four parts, one module each: :mod:`~agentgym.runner.plan` settles everything before the first
+episode (cheap checks first), :mod:`~agentgym.runner.schedule` decides which episodes to play and in what order,
+:mod:`~agentgym.runner.episode` plays one episode on an env from the :mod:`~agentgym.runner.executor`, and
+:mod:`~agentgym.runner.records` writes each record as its episode ends. This module ties them together.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium
-
-from agentgym.agent import Agent, AgentStep, EpisodeContext, RunSetup, resolve_agent
-from agentgym.error import OutputError, PolicyUnavailable, TaskNotFound, WorkerCrashed
-from agentgym.policies import Policy, make_policy
-from agentgym.protocol import software
-from agentgym.registry import entry_for, resolve_env_id
-from agentgym.runner.executor import EnvHandle, Executor, make_executor
-from agentgym.runner.records import EpisodeStore, episode_key, summarize
-from agentgym.runner.run_settings import check_episode_count, check_run_settings, unique_task_ids
-from agentgym.runner.seeding import SeededPolicy
-from agentgym.runner.worker import EnvConfig, RemoteEnvError
-from agentgym.tasks import task_list_hash
-from agentgym.validate import folder
-from agentgym.wrappers.record import Trajectory
+from agentgym.agent import Agent
+from agentgym.error import OutputError
+from agentgym.policies import Policy
+from agentgym.runner.episode import EpisodePlayer
+from agentgym.runner.executor import Executor, make_executor
+from agentgym.runner.plan import RunPlan, plan_run
+from agentgym.runner.progress import ProgressBar
+from agentgym.runner.records import episode_key, summarize
+from agentgym.runner.schedule import EpisodeKey, TrialScheduler, planned_episodes
+from agentgym.runner.seeding import episode_seed
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +56,13 @@ class RunResult:
         return [record for record in self.records if record.get("error") is not None]
 
 
-def episode_seed(base_seed: int, env_id: str, task_id: str, episode: int) -> int:
-    """A 31-bit seed derived from the run seed and the episode's identity (never from the clock)."""
-    digest = hashlib.sha256(f"{base_seed}|{env_id}|{task_id}|{episode}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
-
-
 def evaluate(env_id: str, agent: str | type[Agent] = "expert", policy: str | Policy = "expert", **kwargs: Any):
     """Play episodes of ``env_id`` with an agent and a policy; see :func:`aevaluate` for every argument.
 
-    Example::
+    Example (``ENV_ID``: any registered id, as ``agentgym list`` shows them)::
 
-        result = agentgym.evaluate("my-env", agent="expert", split="test", limit=3, workers=0, progress=False)
-        result.summary["success_rate"]  # 1.0 for an env whose expert wins every task
+        result = agentgym.evaluate(ENV_ID, agent="expert", split="test", limit=3, workers=0, progress=False)
+        result.summary["success_rate"]  # the expert wins every task: 1.0
     """
     try:
         asyncio.get_running_loop()
@@ -110,7 +103,7 @@ async def aevaluate(
     """Play episodes of one env with one agent and policy, many at once.
 
     Args:
-        env_id: a registered id (``agentgym/MyEnv-v0``) or a short name (``my-env``).
+        env_id: a registered id (``agentgym/<Name>-v0``) or its short name (``<name>``, lower case).
         agent: an agent name (``expert``, ``direct``, ...), a ``"module:Class"`` path, or an Agent subclass.
         policy: a policy spec (``expert``, ``random``, ...) or a :class:`~agentgym.policies.Policy`.
         split: the split to play (default: the env's default split, its test split).
@@ -118,9 +111,9 @@ async def aevaluate(
         limit: play only the first ``limit`` tasks of the split (>= 1).
         episodes_per_task: independent episodes per task (different seeds; for best-of-N, pass@k).
         trials: sequential attempts per task, stopping at the first win; what the agent's ``after_episode``
-            returns after a failed trial reaches the next one (Reflexion). ``summary["success_by_trial"]``
-            is the cumulative success after each trial. Agents with ``lockstep_trials`` (CoPS) play trial t of
-            every task before any trial t+1.
+            returns after a failed trial reaches the next one (a reflection). ``summary["success_by_trial"]``
+            is the cumulative success after each trial. Agents with ``lockstep_trials`` (memory shared across
+            tasks) play trial t of every task before any trial t+1.
         workers: env worker processes (= episodes in flight); 0 runs envs in this process.
         max_steps: step cap per episode, 1 to 100,000 (default: the env's registered cap).
         out: output folder (``run.json``, ``episodes.jsonl``, ``summary.json``); an existing run there is
@@ -161,401 +154,150 @@ async def aevaluate(
             ``RunConfigMismatch``: a run with another configuration (and ``overwrite`` is off). Nothing in
             ``out`` was changed.
     """
-    check_run_settings(
+    plan = plan_run(
+        env_id,
+        agent,
+        policy,
+        split=split,
+        task_ids=task_ids,
         limit=limit,
         episodes_per_task=episodes_per_task,
         trials=trials,
         workers=workers,
         max_steps=max_steps,
+        out=out,
+        overwrite=overwrite,
         seed=seed,
+        env_kwargs=env_kwargs,
+        agent_kwargs=agent_kwargs,
+        policy_kwargs=policy_kwargs,
         max_retries=max_retries,
         timeout_s=timeout_s,
         recycle_episodes=recycle_episodes,
         recycle_memory_mb=recycle_memory_mb,
         executor=executor,
         ray_address=ray_address,
+        preset=preset,
     )
-    task_ids = unique_task_ids(task_ids)
-    out = folder("out", out) if out is not None else None
-    env_id = resolve_env_id(env_id)
-    entry = entry_for(env_id)
-    policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
-    agent_cls = resolve_agent(agent)
-    cap = max_steps if max_steps is not None else gymnasium.spec(env_id).max_episode_steps
-    env_config = EnvConfig(env_id, dict(env_kwargs or {}), max_episode_steps=cap)
-    facts = _env_facts(env_config, split, task_ids, limit)
-    ids, split_name = facts.task_ids, facts.split
-    check_episode_count(len(ids), max(trials, episodes_per_task))
-    store = EpisodeStore(out, overwrite=overwrite) if out is not None else None  # read only, for now
-    history = tuple(store.records.values()) if store is not None else ()
-    make_agent = agent_cls.factory(
-        policy_obj,
-        RunSetup(env_id, facts.env_name, env_config.kwargs, split_name, tuple(ids), history),
-        **dict(agent_kwargs or {}),
-    )
-    config = {
-        "env_id": env_id,
-        "env_version": gymnasium.spec(env_id).version,
-        "env_kwargs": env_config.kwargs,
-        "env_protocol": facts.protocol,
-        "split": split_name,
-        "num_tasks": len(ids),
-        "task_ids_hash": task_list_hash(ids),
-        "episodes_per_task": episodes_per_task,
-        "trials": trials,
-        "agent": make_agent().config(),
-        "policy": policy_obj.config(),
-        "max_steps": cap,
-        "seed": seed,
-        "preset": preset,
-        "workers": workers,
-        **software(),
-    }
     try:
-        if store is not None:
-            store.open(config)
-        if executor is None or isinstance(executor, str):
-            executor = make_executor(
-                executor or "local",
-                env_config,
-                workers,
-                recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
-                recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
-                timeout_s=timeout_s,
-                ray_address=ray_address,
-            )
+        plan.open_store()
+        executor = _executor(plan, executor, workers, recycle_episodes, recycle_memory_mb, timeout_s, ray_address)
     except BaseException:
-        if store is not None:
-            store.close()
-        if isinstance(policy, str):
-            policy_obj.close()
+        plan.close()
         raise
-    per_task = max(trials, episodes_per_task)
-    episodes = [(task_id, i) for task_id in ids for i in range(per_task)]
-    results: dict[tuple[str, int], dict[str, Any]] = dict(store.records) if store else {}
-    player = _EpisodePlayer(env_id, make_agent, policy_obj, config, seed, max_retries, debug)
-    done = (lambda key: store.done(key)) if store is not None else (lambda key: False)
+    player = EpisodePlayer(
+        executor, plan.env_id, plan.make_agent, plan.config, seed=seed, max_retries=max_retries, debug=debug
+    )
+    return await _play(plan, player, episodes_per_task, trials, on_episode, progress)
 
-    started = time.perf_counter()
-    bar = _progress_bar(len(episodes), sum(map(done, episodes)), results, enabled=progress)
 
-    async def play(task_id: str, index: int, memory: list[str]) -> dict[str, Any]:
-        record = await player.run(executor, task_id, index, memory)
-        results[task_id, index] = record
-        if store is not None:
-            store.add(record)
-        bar.update()
-        if on_episode is not None:
-            on_episode(record)
+def _executor(
+    plan: RunPlan,
+    executor: Executor | str | None,
+    workers: int,
+    recycle_episodes: int | None,
+    recycle_memory_mb: float | None,
+    timeout_s: float,
+    ray_address: str | None,
+) -> Executor:
+    """The executor given, or the one named (recycling as the env's registry row advises unless told)."""
+    if executor is not None and not isinstance(executor, str):
+        return executor
+    entry = plan.entry
+    return make_executor(
+        executor or "local",
+        plan.env_config,
+        workers,
+        recycle_episodes=recycle_episodes or (entry.worker_episodes if entry else None),
+        recycle_memory_mb=recycle_memory_mb or (entry.worker_memory_mb if entry else None),
+        timeout_s=timeout_s,
+        ray_address=ray_address,
+    )
+
+
+class _Recorder:
+    """Plays episodes through ``player`` and keeps each record: in memory, in the output folder, on the bar."""
+
+    def __init__(
+        self,
+        plan: RunPlan,
+        player: EpisodePlayer,
+        episodes: list[EpisodeKey],
+        *,
+        progress: bool,
+        on_episode: EpisodeCallback | None,
+    ) -> None:
+        self.store = plan.store
+        self.player = player
+        self.on_episode = on_episode
+        self.results: dict[EpisodeKey, dict[str, Any]] = dict(self.store.records) if self.store is not None else {}
+        self.bar = ProgressBar(len(episodes), sum(map(self.done, episodes)), self.results, enabled=progress)
+
+    def done(self, key: EpisodeKey) -> bool:
+        """Whether the episode has a record without an error (from this run or the one it resumes)."""
+        return self.store is not None and self.store.done(key)
+
+    async def play(self, task_id: str, index: int, memory: list[str]) -> dict[str, Any]:
+        """Play one episode and record it."""
+        record = await self.player.play(task_id, index, memory)
+        self.results[task_id, index] = record
+        if self.store is not None:
+            self.store.add(record)
+        self.bar.update()
+        if self.on_episode is not None:
+            self.on_episode(record)
         return record
 
-    async def run_task(task_id: str) -> None:
-        if trials == 1:
-            todo = [i for i in range(episodes_per_task) if not done((task_id, i))]
-            await asyncio.gather(*(play(task_id, i, []) for i in todo))
-            return
-        memory: list[str] = []
-        for trial in range(trials):
-            record = results[task_id, trial] if done((task_id, trial)) else await play(task_id, trial, memory)
-            if record["won"]:
-                bar.update(sum(not done((task_id, t)) for t in range(trial + 1, trials)))
-                return
-            if record.get("memory"):
-                memory = [*memory, record["memory"]]
 
-    async def run_trials_in_lockstep() -> None:
-        """Trial t of every task ends before any trial t+1 starts (agents whose memory is shared across tasks)."""
-        memories: dict[str, list[str]] = {task_id: [] for task_id in ids}
-        open_tasks = list(ids)
-        for trial in range(trials):
-
-            async def attempt(task_id: str, trial: int = trial) -> None:
-                key = (task_id, trial)
-                record = results[key] if done(key) else await play(task_id, trial, memories[task_id])
-                if record["won"]:
-                    open_tasks.remove(task_id)
-                    bar.update(sum(not done((task_id, t)) for t in range(trial + 1, trials)))
-                elif record.get("memory"):
-                    memories[task_id] = [*memories[task_id], record["memory"]]
-
-            if not open_tasks:
-                return
-            await _all_or_first_error([attempt(task_id) for task_id in list(open_tasks)])
-
+async def _play(
+    plan: RunPlan,
+    player: EpisodePlayer,
+    episodes_per_task: int,
+    trials: int,
+    on_episode: EpisodeCallback | None,
+    progress: bool,
+) -> RunResult:
+    """Play the planned episodes, recording each as it ends; close everything; return the run's result."""
+    episodes = planned_episodes(plan.facts.task_ids, max(trials, episodes_per_task))
+    recorder = _Recorder(plan, player, episodes, progress=progress, on_episode=on_episode)
+    scheduler = TrialScheduler(
+        plan.facts.task_ids,
+        episodes_per_task=episodes_per_task,
+        trials=trials,
+        lockstep=plan.agent_class.lockstep_trials,
+        results=recorder.results,
+        done=recorder.done,
+        play=recorder.play,
+        skipped=recorder.bar.update,
+    )
+    started = time.perf_counter()
     failed = False
     try:
-        with bar:
-            if trials > 1 and agent_cls.lockstep_trials:
-                await run_trials_in_lockstep()
-            else:
-                await _all_or_first_error([run_task(task_id) for task_id in ids])
+        with recorder.bar:
+            await scheduler.run()
     except BaseException:
         failed = True
         raise
     finally:
-        await executor.close()
-        if isinstance(policy, str):
-            policy_obj.close()
-        ordered = [results[key] for key in episodes if key in results]
+        await player.executor.close()
+        if plan.owns_policy:
+            plan.policy.close()
+        ordered = [recorder.results[key] for key in episodes if key in recorder.results]
         summary = {
-            "env_id": env_id,
-            "split": split_name,
+            "env_id": plan.env_id,
+            "split": plan.facts.split,
             **summarize(ordered, trials=trials, wall_time_s=time.perf_counter() - started),
         }
-        if store is not None:
+        if plan.store is not None:
             try:
-                store.write_summary(summary)
+                plan.store.write_summary(summary)
             except OutputError as e:
                 if not failed:
                     raise
                 logger.error("%s", e)  # the error that stopped the run is the one to report
             finally:
-                store.close()
-    return RunResult(summary, ordered, store.folder if store else None)
-
-
-async def _all_or_first_error(coroutines: list[Any]) -> None:
-    """Run ``coroutines`` concurrently; the first one to raise cancels the others, and its error is raised."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()
-
-
-@dataclass(frozen=True)
-class _EnvFacts:
-    task_ids: list[str]
-    split: str
-    env_name: str
-    protocol: dict[str, Any]
-
-
-def _env_facts(config: EnvConfig, split: str | None, task_ids: Sequence[str] | None, limit: int | None) -> _EnvFacts:
-    """The tasks to play, the env's name and its protocol facts (building one env here: it must be cheap)."""
-    env = config.make()
-    try:
-        env_name = getattr(env.unwrapped, "env_name", config.env_id)
-        protocol = env.unwrapped.protocol() if hasattr(env.unwrapped, "protocol") else {}
-        tasks = env.unwrapped.tasks
-        if task_ids is not None:
-            unknown = [t for t in task_ids if t not in tasks]
-            if unknown:
-                raise TaskNotFound(f"unknown task ids for {config.env_id}: {unknown[:5]}")
-            ids, name = list(task_ids), "custom"
-        else:
-            name = tasks.default_split if split is None else split
-            ids = list(tasks.split(name))
-    finally:
-        env.close()
-    return _EnvFacts(ids[:limit] if limit is not None else ids, name, env_name, protocol)
-
-
-class _EpisodePlayer:
-    """Plays one episode on a handle from the executor, retrying on worker crashes."""
-
-    def __init__(
-        self,
-        env_id: str,
-        make_agent: Callable[[], Agent],
-        policy: Policy,
-        config: dict[str, Any],
-        seed: int,
-        max_retries: int,
-        debug: bool,
-    ) -> None:
-        self.env_id = env_id
-        self.make_agent = make_agent
-        self.policy = policy
-        self.config = config
-        self.seed = seed
-        self.max_retries = max_retries
-        self.debug = debug
-
-    async def run(self, executor: Executor, task_id: str, episode: int, memory: list[str]) -> dict[str, Any]:
-        """Play the episode, then the agent's ``after_episode``; return its record (``error`` on failure)."""
-        record, agent = await self._play_with_retries(executor, task_id, episode, memory)
-        if agent is None:
-            return record
-        try:
-            carried = await agent.after_episode(record)
-        except PolicyUnavailable:
-            raise
-        except Exception as e:
-            if self.debug:
-                raise
-            record["after_episode_error"] = f"{type(e).__name__}: {e}"
-        else:
-            if carried is not None:
-                record["memory"] = carried
-        return record
-
-    async def _play_with_retries(
-        self, executor: Executor, task_id: str, episode: int, memory: list[str]
-    ) -> tuple[dict[str, Any], Agent | None]:
-        seed = episode_seed(self.seed, self.env_id, task_id, episode)
-        failure: BaseException | None = None
-        for attempt in range(1, self.max_retries + 2):
-            try:
-                handle = await executor.acquire()
-            except (WorkerCrashed, RemoteEnvError) as e:  # the env worker could not start
-                failure = e
-                logger.warning("starting an env worker failed: %s", e)
-                continue
-            broken = False
-            try:
-                return await self._play(handle, task_id, episode, seed, attempt, memory)
-            except (WorkerCrashed, RemoteEnvError) as e:
-                broken, failure = True, e
-                logger.warning("episode %s #%d attempt %d failed: %s; retrying", task_id, episode, attempt, e)
-            except PolicyUnavailable:
-                raise  # not the episode's fault: the run stops and the episode is played when it resumes
-            except asyncio.CancelledError:
-                broken = True  # the env may still be busy with the call that was cancelled
-                raise
-            except Exception as e:
-                if self.debug:
-                    raise
-                failure = e
-                break
-            finally:
-                await executor.release(handle, broken=broken)
-        assert failure is not None
-        return self._error_record(task_id, episode, seed, attempt, failure), None
-
-    async def _play(
-        self, handle: EnvHandle, task_id: str, episode: int, seed: int, attempt: int, memory: list[str]
-    ) -> tuple[dict[str, Any], Agent]:
-        start = time.perf_counter()
-        env_s = agent_s = 0.0
-
-        async def env_call(method: str, **kwargs: Any) -> Any:
-            nonlocal env_s
-            t = time.perf_counter()
-            try:
-                return await handle.call(method, **kwargs)
-            finally:
-                env_s += time.perf_counter() - t
-
-        observation, info = await env_call("reset", seed=seed, options={"task_id": task_id})
-        context = EpisodeContext(
-            self.env_id, info["env_name"], task_id, lambda: env_call("expert_action"), episode, list(memory)
-        )
-        agent = self.make_agent()
-        agent.policy = policy = SeededPolicy(agent.policy, self.seed, self.env_id, task_id, episode)
-        agent.reset(observation, info, context)
-        trajectory = Trajectory(observation, task_id=task_id, task=info["task"])
-        cap = self.config.get("max_steps")
-        while not (trajectory.terminated or trajectory.truncated):
-            t = time.perf_counter()
-            decision: AgentStep = await agent.act(observation, info)
-            agent_s += time.perf_counter() - t
-            if decision.observation is None:
-                observation, reward, terminated, truncated, info = await env_call("step", action=decision.action)
-            else:  # answered by the agent: a step of the episode that the env does not see
-                observation, reward, terminated, truncated = decision.observation, 0.0, False, False
-                info = {**info, "invalid_action": False}
-            policy.next_step()
-            # The env's TimeLimit counts only the steps it saw; the cap counts every recorded step.
-            at_cap = cap is not None and len(trajectory.steps) + 1 >= cap
-            truncated = truncated or (not terminated and (decision.final or at_cap))
-            trajectory.add(
-                decision.action,
-                observation,
-                reward,
-                terminated,
-                truncated,
-                info,
-                response=decision.response,
-                usage=decision.usage,
-                answered_by_agent=True if decision.observation is not None else None,
-                ended_by_agent=True if decision.final and not terminated else None,
-            )
-        record = {
-            "env_id": self.env_id,
-            "episode": episode,
-            "seed": seed,
-            **trajectory.to_record(),
-            "agent": self.config["agent"],
-            "policy": self.config["policy"],
-            "timing": {"wall_s": time.perf_counter() - start, "env_s": env_s, "agent_s": agent_s},
-            "worker": handle.name,
-            "attempts": attempt,
-            "error": None,
-        }
-        return record, agent
-
-    def _error_record(
-        self, task_id: str, episode: int, seed: int, attempts: int, error: BaseException
-    ) -> dict[str, Any]:
-        remote = getattr(error, "remote_traceback", None)
-        return {
-            "env_id": self.env_id,
-            "task_id": task_id,
-            "episode": episode,
-            "seed": seed,
-            "won": False,
-            "score": 0.0,
-            "return": 0.0,
-            "num_steps": 0,
-            "steps": [],
-            "agent": self.config["agent"],
-            "policy": self.config["policy"],
-            "attempts": attempts,
-            "error": f"{type(error).__name__}: {error}",
-            "traceback": remote or "".join(traceback.format_exception(error)),
-        }
-
-
-class _progress_bar:
-    """A rich progress bar with the live success rate; does nothing when disabled."""
-
-    def __init__(self, total: int, done: int, results: dict, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self.results = results
-        self.total = total
-        self.done = done
-        if enabled:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("success {task.fields[success]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-            )
-            self.task = self.progress.add_task("episodes", total=total, completed=done, success=self._rate())
-
-    def _rate(self) -> str:
-        played = [r for r in self.results.values() if r.get("error") is None]
-        return f"{sum(r['won'] for r in played) / len(played):.1%}" if played else "-"
-
-    def update(self, advance: int = 1) -> None:
-        if self.enabled and advance:
-            self.progress.update(self.task, advance=advance, success=self._rate())
-
-    def __enter__(self) -> _progress_bar:
-        if self.enabled:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.progress.stop()
+                plan.store.close()
+    return RunResult(summary, ordered, plan.store.folder if plan.store is not None else None)
 
 
 __all__ = ["RunResult", "aevaluate", "episode_key", "episode_seed", "evaluate"]

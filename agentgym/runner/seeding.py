@@ -18,6 +18,12 @@ from typing import Any
 from agentgym.policies.base import Completion, Policy, Request
 
 
+def episode_seed(base_seed: int, env_id: str, task_id: str, episode: int) -> int:
+    """A 31-bit seed for an episode's env reset, from the run seed and the episode's identity (never the clock)."""
+    digest = hashlib.sha256(f"{base_seed}|{env_id}|{task_id}|{episode}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
 def request_seed(run_seed: int, env_id: str, task_id: str, episode: int, step: int, call: int) -> int:
     """A 31-bit seed for one policy request, derived from its identity (never from the clock or the order)."""
     digest = hashlib.sha256(f"{run_seed}|{env_id}|{task_id}|{episode}|{step}|{call}".encode()).digest()

@@ -19,46 +19,14 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from agentgym.error import Error, WorkerCrashed
+from agentgym.error import WorkerCrashed
+from agentgym.runner.backend import EnvBackend, EnvConfig, RemoteEnvError, answer_call, process_memory_mb
 
 #: Building an env may take longer than a step (imports, data indexes, a JVM): the start gets at least this.
 START_TIMEOUT_S = 120.0
-
-
-@dataclass(frozen=True)
-class EnvConfig:
-    """How a worker builds its env: ``gymnasium.make(env_id, max_episode_steps=..., **kwargs)``."""
-
-    env_id: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    max_episode_steps: int | None = None
-
-    def make(self) -> Any:
-        """Build the env (in the calling process)."""
-        import gymnasium
-
-        import agentgym  # noqa: F401  (registers the ids in a fresh process)
-
-        extra = {} if self.max_episode_steps is None else {"max_episode_steps": self.max_episode_steps}
-        return gymnasium.make(self.env_id, **extra, **self.kwargs)
-
-
-class RemoteEnvError(Error):
-    """An exception raised inside the worker's env, re-raised in the parent with the worker's traceback."""
-
-    def __init__(self, type_name: str, message: str, remote_traceback: str) -> None:
-        """Keep the remote exception's type name, message and traceback."""
-        super().__init__(f"{type_name}: {message}")
-        self.type_name = type_name
-        self.remote_traceback = remote_traceback
-
-
-def _error(e: BaseException) -> tuple[str, tuple[str, str, str]]:
-    return "error", (type(e).__name__, str(e), traceback.format_exc())
 
 
 def serve(conn: Connection) -> None:
@@ -69,18 +37,14 @@ def serve(conn: Connection) -> None:
         try:
             env = config.make()
         except Exception as e:  # noqa: BLE001  (construction failed: report it, then exit)
-            conn.send(_error(e))
+            conn.send(("error", (type(e).__name__, str(e), traceback.format_exc())))
             return
         conn.send(("ok", os.getpid()))
         while True:
             method, kwargs = conn.recv()
             if method == "close":
                 break
-            try:
-                target = env.unwrapped.expert_action if method == "expert_action" else getattr(env, method)
-                conn.send(("ok", target(**kwargs)))
-            except Exception as e:  # noqa: BLE001  (every env error goes back to the parent)
-                conn.send(_error(e))
+            conn.send(answer_call(env, method, kwargs))
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         pass  # the parent went away
     finally:
@@ -89,8 +53,8 @@ def serve(conn: Connection) -> None:
                 env.close()
 
 
-class EnvWorker:
-    """A process hosting one env, driven from the parent's event loop.
+class EnvWorker(EnvBackend):
+    """A process hosting one env, driven from the parent's event loop (the local executor's backend).
 
     Args:
         config: how to build the env.
@@ -104,12 +68,16 @@ class EnvWorker:
         self.timeout_s = timeout_s
         self._process: subprocess.Popen | None = None
         self._conn: Connection | None = None
-        self.episodes = 0
 
     @property
     def pid(self) -> int | None:
         """The worker's process id (``None`` when not running)."""
         return self._process.pid if self._process else None
+
+    @property
+    def name(self) -> str:
+        """``local:<pid>``."""
+        return f"local:{self.pid}"
 
     async def start(self) -> None:
         """Launch the process and wait until its env is built."""
@@ -126,7 +94,6 @@ class EnvWorker:
         )
         child.close()
         self._conn = Connection(parent.detach())
-        self.episodes = 0
         self._conn.send(self.config)
         await self._receive("start", max(self.timeout_s, START_TIMEOUT_S))
 
@@ -170,13 +137,9 @@ class EnvWorker:
             raise RemoteEnvError(*payload)
         return payload
 
-    def memory_mb(self) -> float | None:
+    async def memory_mb(self) -> float | None:
         """Resident memory of the worker process in MB (Linux only; ``None`` elsewhere)."""
-        try:
-            with open(f"/proc/{self.pid}/statm") as f:
-                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError, IndexError):
-            return None
+        return process_memory_mb(self.pid) if self.pid is not None else None
 
     async def close(self, grace_s: float = 10.0) -> None:
         """Ask the worker to stop (it closes its env), wait up to ``grace_s``, then make sure it is gone."""

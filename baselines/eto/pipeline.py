@@ -35,6 +35,7 @@ from gymnasium.envs.registration import load_env_creator
 from agentgym.agent import Agent, RunSetup, resolve_agent
 from agentgym.baselines.eto.conversations import conversation_of, make_pairs, prompt_messages, to_turns
 from agentgym.baselines.eto.settings import ETOSettings
+from agentgym.files import atomic_write
 from agentgym.policies import ExpertPolicy
 from agentgym.registry import resolve_env_id
 from agentgym.runner import evaluate
@@ -54,9 +55,7 @@ def _hash(value: Any) -> str:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    partial = path.with_suffix(".part")
-    partial.write_text(json.dumps(value, indent=1, ensure_ascii=False, default=str))
-    partial.replace(path)
+    atomic_write(path, json.dumps(value, indent=1, ensure_ascii=False, default=str))
 
 
 def _now() -> str:

@@ -35,6 +35,7 @@ from typing import IO
 from agentgym.data import cache_dir, current_umask, data_root
 from agentgym.envs.alfworld.games import GAME_FILE, SPLITS, task_id_of
 from agentgym.error import ChecksumMismatch, DataNotFound
+from agentgym.files import atomic_write
 
 JSON_DIR = "json_2.1.1"
 
@@ -135,7 +136,7 @@ class GameStore:
             return listing.read_text().split()
         with tarfile.open(archive, "r:xz") as tar:
             ids = [task_id for name in tar.getnames() if (task_id := _member_task_id(name, split))]
-        _write_atomically(listing, "".join(f"{task_id}\n" for task_id in ids).encode())
+        atomic_write(listing, "".join(f"{task_id}\n" for task_id in ids).encode())
         return ids
 
 
@@ -154,12 +155,6 @@ def _file_key(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()[:16]
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=f".{path.name}.") as tmp:
-        tmp.write(data)
-    Path(tmp.name).replace(path)
 
 
 @contextlib.contextmanager

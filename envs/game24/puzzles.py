@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import csv
 import itertools
-import os
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 
 from agentgym import data
 from agentgym.envs.game24.solver import count_solutions, solvable
+from agentgym.files import atomic_write
 
 DATA_FILE = "game24/24.csv"
 TEST_ROWS = range(900, 1000)
@@ -61,9 +61,7 @@ def builtin_puzzles() -> tuple[tuple[int, ...], ...]:
         return tuple(tuple(map(int, line.split())) for line in cached.read_text().splitlines())
     puzzles = [p for p in itertools.combinations_with_replacement(range(1, 14), 4) if _solvable_ints(p)]
     ordered = tuple(sorted(puzzles, key=lambda p: (-count_solutions(tuple(map(Fraction, p))), p)))
-    partial = cached.with_suffix(f".{os.getpid()}.part")
-    partial.write_text("".join(puzzle_id(p) + "\n" for p in ordered))
-    partial.replace(cached)  # atomic: concurrent workers never read a half-written file
+    atomic_write(cached, "".join(puzzle_id(p) + "\n" for p in ordered))  # concurrent workers never read half a file
     return ordered
 
 

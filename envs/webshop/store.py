@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.data import cache_dir
+from agentgym.files import atomic_write
 
 #: Bumped whenever the stored layout or the normalisation changes (old stores are then rebuilt).
 STORE_VERSION = "4"
@@ -180,7 +181,7 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             digest.update(chunk)
     memo[key] = digest.hexdigest()
-    _atomic_write_text(memo_path, json.dumps(memo))
+    atomic_write(memo_path, json.dumps(memo))
     return memo[key]
 
 
@@ -201,12 +202,6 @@ def build_lock(target: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".part") as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)
 
 
 class Catalog:

@@ -19,7 +19,8 @@ from agentgym.cli import app
 from agentgym.error import RunLocked
 from agentgym.runner import evaluate
 from agentgym.runner.folder import FolderLock
-from agentgym.runner.records import EpisodeStore, read_episodes
+from agentgym.runner.records import read_episodes
+from agentgym.runner.store import EpisodeStore
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "1000"}

@@ -278,3 +278,8 @@ def test_lockstep_trials_finish_each_trial_everywhere_before_the_next(tmp_path, 
         progress=False,
     )
     assert resumed.summary["success_by_trial"] == [0.0, 1.0, 1.0] and len(resumed.records) == 6
+
+
+def test_the_evaluate_example_of_the_docstring():
+    result = evaluate("game24", agent="expert", split="test", limit=3, workers=0, progress=False)
+    assert result.summary["success_rate"] == 1.0

@@ -132,3 +132,34 @@ class LearnsInLockstep(LearnsFromMemory):
 
     name = "learns-in-lockstep"
     lockstep_trials = True
+
+
+class BrokenAtSecondStep(ExpertAgent):
+    """The expert with a bug at its second step: the episode ends with an error record."""
+
+    name = "broken-at-second-step"
+
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        if info["step"] == 1:
+            raise RuntimeError("agent bug at the second step")
+        return await super().act(observation, info)
+
+
+class ReflectionFails(LearnsFromMemory):
+    """LearnsFromMemory whose reflection (``after_episode``) raises: the record keeps its ``after_episode_error``."""
+
+    name = "reflection-fails"
+
+    async def after_episode(self, record: dict[str, Any]) -> str | None:
+        raise ValueError("the reflection failed")
+
+
+class WritesUnicode(ExpertAgent):
+    """Opens with an action of non-ASCII text and a lone surrogate (an LLM's stray escape), then plays the expert."""
+
+    name = "writes-unicode"
+
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        if info["step"] == 0:
+            return AgentStep(action="→ é 🙂 \ud800", response="→ é 🙂 \ud800")
+        return await super().act(observation, info)
