@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import logging
 import time
 import traceback
@@ -194,6 +195,8 @@ async def aevaluate(
         RunSetup(env_id, facts.env_name, env_config.kwargs, split_name, tuple(ids), history),
         **dict(agent_kwargs or {}),
     )
+    if inspect.isawaitable(make_agent):  # Agent.factory is async; an agent written before may override it sync
+        make_agent = await make_agent
     config = {
         "env_id": env_id,
         "env_version": gymnasium.spec(env_id).version,
