@@ -446,10 +446,14 @@ class _EpisodePlayer:
             finally:
                 env_s += time.perf_counter() - t
 
+        ended = False
+
+        async def expert_action() -> str | None:
+            # None once the episode is over, as the env's own expert answers: the env may play another one now.
+            return None if ended else await env_call("expert_action")
+
         observation, info = await env_call("reset", seed=seed, options={"task_id": task_id})
-        context = EpisodeContext(
-            self.env_id, info["env_name"], task_id, lambda: env_call("expert_action"), episode, list(memory)
-        )
+        context = EpisodeContext(self.env_id, info["env_name"], task_id, expert_action, episode, list(memory))
         agent = self.make_agent()
         agent.policy = policy = SeededPolicy(agent.policy, self.seed, self.env_id, task_id, episode)
         agent.reset(observation, info, context)
@@ -480,6 +484,7 @@ class _EpisodePlayer:
                 answered_by_agent=True if decision.observation is not None else None,
                 ended_by_agent=True if decision.final and not terminated else None,
             )
+        ended = True
         record = {
             "env_id": self.env_id,
             "episode": episode,

@@ -51,3 +51,20 @@ def test_an_agents_reset_binds_its_policy_through_the_runners_seeded_view():
 def test_any_agent_on_the_expert_policy_plays_the_expert(shared_data):
     result = agentgym.evaluate("game24", "direct", "expert", split="test", limit=2, workers=0, progress=False)
     assert result.summary["success_rate"] == 1.0 and result.records[0]["policy"] == {"backend": "expert"}
+
+
+class AsksAfterTheEpisode(DirectAgent):
+    """Direct, whose ``after_episode`` asks the policy once more (as Reflexion's reflection does)."""
+
+    async def after_episode(self, record):
+        return (await self.policy.agenerate([self.request("what went wrong?")]))[0].text or None
+
+
+def test_after_its_episode_the_expert_has_no_action(shared_data):
+    """The episode's env may play another episode by then: the expert answers ``None``, as the env would."""
+    result = agentgym.evaluate(
+        "game24", AsksAfterTheEpisode, "expert", task_ids=["4 5 6 10"], trials=2, max_steps=1, workers=0, progress=False
+    )
+    first, second = result.records
+    assert not first["won"] and first["num_steps"] == 1 and "after_episode_error" not in first
+    assert "memory" not in first and "memory" not in second
