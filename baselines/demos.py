@@ -53,10 +53,8 @@ async def demonstrations(
 
     Demonstrations come from ``split`` (the training split); if the env has no such split, from the tasks
     of its full list that the run does not play. A coroutine: agents build demonstrations in their
-    :meth:`~agentgym.agent.Agent.factory`, which runs in the runner's event loop.
-
-    Raises:
-        Exception: what the env raised while the expert played (the expert's runs re-raise it).
+    :meth:`~agentgym.agent.Agent.factory`, which runs in the runner's event loop. An error the env raises
+    while the expert plays is raised here (the run that needs the demonstrations stops).
     """
     wanted = sorted(set(groups), key=str)
     key = json.dumps([setup.env_id, setup.env_kwargs, split, shots, [str(g) for g in wanted], agentgym.__version__])
@@ -76,10 +74,11 @@ def _from_json(data: dict[str, Any]) -> Demonstration:
 
 
 async def play_episodes(setup: RunSetup, task_ids: Sequence[str], **settings: Any) -> list[dict[str, Any]]:
-    """The expert's episode records on ``task_ids``, played by the runner in this process and event loop.
+    """The records of the expert's episodes on ``task_ids``, played by the runner in this process and event loop.
 
-    Nothing is written and no progress bar is shown; an env error is raised, not recorded. ``settings`` are
-    further :func:`agentgym.aevaluate` arguments (``agent=``, ``agent_kwargs=``, ``max_steps=``).
+    Nothing is written (no output folder, so no lock) and no progress bar is shown; an error is raised, not
+    recorded. ``settings`` are further :func:`agentgym.aevaluate` arguments: another ``agent`` (a class),
+    ``agent_kwargs``, ``max_steps``.
     """
     settings = {"agent": "expert", "policy": "expert", **settings}
     result = await agentgym.aevaluate(
