@@ -58,11 +58,11 @@ def replayed_failure(setup: RunSetup, task_id: str, action: str) -> str:
 
 
 def check_against_a_replay(setup: RunSetup, shots: int) -> None:
-    groups = sorted({task_group(setup.env_name, t) for t in setup.task_ids}, key=str)
+    groups = sorted({task_group(setup.env_name, t) for t in setup.task_ids}, key=str) or [None]
     made = asyncio.run(demonstrations(setup, groups, shots=shots))
     expected = replayed_demonstrations(setup, groups, shots)
     assert {g: [(d.task_id, d.as_text()) for d in ds] for g, ds in made.items()} == expected
-    assert all(expected.values())
+    assert expected and all(expected.values())
     # Reflexion's example: the first demonstration's first action, repeated, as a failing transcript.
     example = asyncio.run(ReflexionAgent.factory(ScriptedPolicy(str), setup))().example
     demo = next(ds[0] for ds in made.values() if ds)
@@ -104,3 +104,11 @@ def test_a_run_builds_its_demonstrations_in_its_own_event_loop_silently(tmp_path
         return await demonstrations(setup, [None], shots=3)
 
     assert len(asyncio.run(inside_a_loop())[None]) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("env_id", "env_name"), [("agentgym/WebShop-v0", "webshop"), ("agentgym/ScienceWorld-v0", "sciworld")]
+)
+def test_webshop_and_sciworld_demonstrations_match_a_replay(env_id, env_name, shared_data, isolated_cache):
+    check_against_a_replay(RunSetup(env_id, env_name, {}, "test", ()), shots=1)
