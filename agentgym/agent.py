@@ -24,12 +24,12 @@ name (``--agent echo``) through a plugin (:attr:`agentgym.plugins.Plugin.agents`
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from agentgym.error import SettingError
-from agentgym.policies.base import Completion, Policy, Request, Sampling
+from agentgym.policies.base import Completion, Expert, Policy, Request, Sampling
 from agentgym.registry import Registry, load_attribute
 
 
@@ -71,7 +71,7 @@ class EpisodeContext:
     env_id: str
     env_name: str
     task_id: str
-    expert_action: Callable[[], Awaitable[str | None]]
+    expert_action: Expert
     trial: int = 0
     memory: list[str] = field(default_factory=list)
 
@@ -122,16 +122,23 @@ class Agent(ABC):
         self.context: EpisodeContext | None = None
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
-        """Return a maker of fresh agents for one run; called once, before any episode.
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+        """Return a maker of fresh agents for one run; the runner awaits it once, before any episode.
 
-        Override to prepare what every episode shares (few-shot demonstrations, a memory bank).
+        Override to prepare what every episode shares (few-shot demonstrations, a memory bank). It runs in the
+        runner's event loop, so preparation that plays episodes awaits :func:`agentgym.aevaluate` (never
+        :func:`agentgym.evaluate`); outside a running loop, ``asyncio.run(Agent.factory(...))``.
         """
         return lambda: cls(policy, **settings)
 
     def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
-        """Start a new episode (called after ``env.reset``)."""
+        """Start a new episode (called after ``env.reset``).
+
+        Keeps ``context`` and hands the policy the episode's expert (:meth:`Policy.with_expert`: only policies
+        that answer with the expert's actions use it); subclasses call it first.
+        """
         self.context = context
+        self.policy = self.policy.with_expert(context.expert_action)
 
     @abstractmethod
     async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
@@ -146,9 +153,8 @@ class Agent(ABC):
         return None
 
     def request(self, content: str, *, sampling: Sampling | None = None) -> Request:
-        """Build a one-message request carrying this episode's oracle (for scripted policies)."""
-        oracle = self.context.expert_action if self.context else None
-        return Request([{"role": "user", "content": content}], sampling or Sampling(), oracle=oracle)
+        """Build a one-message request."""
+        return Request([{"role": "user", "content": content}], sampling or Sampling())
 
     def config(self) -> dict[str, Any]:
         """Return the settings that identify this agent in run records."""
@@ -160,7 +166,10 @@ def _usage(completion: Completion) -> list[dict[str, Any]]:
 
 
 class ExpertAgent(Agent):
-    """Plays the env's scripted expert (``env.unwrapped.expert_action()``); the policy is not used."""
+    """Plays the env's scripted expert (``env.unwrapped.expert_action()``), read from its episode context.
+
+    The policy is never asked (any policy will do; runs name ``expert``, the default).
+    """
 
     name = "expert"
 

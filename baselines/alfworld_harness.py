@@ -153,13 +153,13 @@ class ALFWorldReActAgent(Agent):
         self.history: list[tuple[str, str | None]] = []
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Check the prompt files (or build agentgym's demonstrations) once for the run, then make agents."""
         prompts = settings.get("prompts", paper_prompts.PAPER)
         paper_prompts.PromptChoice(prompts, cls.prompt_files).require()
         if prompts == paper_prompts.AGENTGYM and "demos" not in settings:
             groups = {task_group(setup.env_name, t) for t in setup.task_ids}
-            settings["demos"] = demonstrations(setup, groups, shots=2)
+            settings["demos"] = await demonstrations(setup, groups, shots=2)
         return lambda: cls(policy, **settings)
 
     def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
@@ -202,8 +202,7 @@ class ALFWorldReActAgent(Agent):
 
     async def complete(self, prompt: str) -> tuple[str, list[Completion]]:
         """``llm()``: ask until the reply has 5 characters, raising the temperature by 0.2 each time; else ``""``."""
-        oracle = self.context.expert_action if self.context else None
-        return await complete_with_retries(self.policy, prompt, max_tokens=self.max_tokens, oracle=oracle)
+        return await complete_with_retries(self.policy, prompt, max_tokens=self.max_tokens)
 
     def config(self) -> dict[str, Any]:
         """The protocol's settings, the prompt files (source and sha256) and a hash of every base prompt."""
@@ -270,9 +269,7 @@ class ALFWorldReflexionAgent(ALFWorldReActAgent):
         return Request([{"role": "user", "content": query}], Sampling(temperature=0.0, max_tokens=self.max_tokens))
 
 
-async def complete_with_retries(
-    policy: Policy, prompt: str, *, max_tokens: int, oracle: Callable[[], Any] | None = None
-) -> tuple[str, list[Completion]]:
+async def complete_with_retries(policy: Policy, prompt: str, *, max_tokens: int) -> tuple[str, list[Completion]]:
     r"""Reflexion's ``llm()``: ``prompt`` as one user message (stop ``"\n"``), retried while the reply is short.
 
     A reply shorter than 5 characters (stripped) is asked again at temperature +0.2, 6 tries in all; after that
@@ -281,7 +278,7 @@ async def complete_with_retries(
     completions = []
     for attempt in range(TRIES):
         sampling = Sampling(temperature=attempt * TEMPERATURE_STEP, max_tokens=max_tokens, stop=("\n",))
-        request = Request([{"role": "user", "content": prompt}], sampling, oracle=oracle)
+        request = Request([{"role": "user", "content": prompt}], sampling)
         completion = (await policy.agenerate([request]))[0]
         completions.append(completion)
         if len(completion.text.strip()) >= MIN_REPLY_CHARS:

@@ -130,11 +130,11 @@ class CoPSAgent(ReActAgent):
         self.experiences: list[str] = []
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Share one bank across the run's episodes (with the successes of a resumed run already in it)."""
         successes = [record_transcript(r) for r in setup.history if r.get("won") and r.get("steps")]
         bank = ExperienceBank(make_embedder(settings.get("embedder", "minilm")), successes)
-        return super().factory(policy, setup, bank=bank, **settings)
+        return await super().factory(policy, setup, bank=bank, **settings)
 
     async def act(self, observation: str, info: dict[str, Any]) -> Any:
         """Sample this episode's experiences before its first step, then act as ReAct."""

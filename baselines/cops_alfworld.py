@@ -166,13 +166,13 @@ class ALFWorldCoPSAgent(ALFWorldReActAgent):
         self.experiences: list[str] = []
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """One bank for the run (unless given), holding a resumed run's successes with their trials."""
         bank = settings.pop("bank", None) or TrialBank(make_embedder(settings.get("embedder", "minilm")))
         for record in setup.history:
             if record.get("won") and record.get("memory"):
                 bank.add(record["episode"], record["memory"])
-        return super().factory(policy, setup, bank=bank, **settings)
+        return await super().factory(policy, setup, bank=bank, **settings)
 
     def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
         """Start an episode; the experiences are drawn before its first step."""
@@ -229,9 +229,8 @@ class ALFWorldCoPSAgent(ALFWorldReActAgent):
         return AgentStep(sent, final=action == previous, **step)
 
     async def _complete(self, messages: list[Message], temperature: float) -> Completion:
-        oracle = self.context.expert_action if self.context else None
         sampling = Sampling(temperature=temperature, max_tokens=MAX_TOKENS, stop=(STOP,))
-        return (await self.policy.agenerate([Request(messages, sampling, oracle=oracle)]))[0]
+        return (await self.policy.agenerate([Request(messages, sampling)]))[0]
 
     async def _draw_experiences(self) -> None:
         assert self.context is not None and self.bank is not None

@@ -112,7 +112,7 @@ class ReActAgent(Agent):
         self.turns: list[_Turn] = []
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Build the demonstrations once for the run (from the env's expert), then make agents."""
         settings.setdefault("env_name", setup.env_name)
         settings.setdefault("grammar", grammar_of(setup.env_id))
@@ -120,7 +120,7 @@ class ReActAgent(Agent):
         if "demos" not in settings:  # else given by the caller
             shots = settings.get("shots", 1)
             groups = {task_group(setup.env_name, t) for t in setup.task_ids} or {None}
-            settings["demos"] = demonstrations(setup, groups, shots=shots) if shots > 0 else {}
+            settings["demos"] = await demonstrations(setup, groups, shots=shots) if shots > 0 else {}
         return lambda: cls(policy, **settings)
 
     def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
@@ -187,10 +187,9 @@ class ReActAgent(Agent):
         return AgentStep(action, response=completion.text, usage=[c.usage() for c in completions])
 
     async def complete(self, messages: list[Message], *, temperature: float) -> Completion:
-        """One policy call for ``messages`` (the request carries the episode's oracle for scripted policies)."""
+        """One policy call for ``messages``."""
         sampling = Sampling(temperature=temperature, max_tokens=self.max_tokens, stop=("\nObservation:",))
-        oracle = self.context.expert_action if self.context else None
-        return (await self.policy.agenerate([Request(messages, sampling, oracle=oracle)]))[0]
+        return (await self.policy.agenerate([Request(messages, sampling)]))[0]
 
     def config(self) -> dict[str, Any]:
         """The settings that identify this agent in run records."""

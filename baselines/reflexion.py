@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentgym.agent import Agent, RunSetup
-from agentgym.baselines.demos import demonstrations
+from agentgym.agent import Agent, AgentStep, RunSetup
+from agentgym.baselines.demos import Demonstration, demonstrations, play_episodes
 from agentgym.baselines.prompts import task_group
 from agentgym.baselines.react import MAX_TOKENS, ReActAgent
 from agentgym.policies import Message, Policy, Request, Sampling
-from agentgym.runner.worker import EnvConfig
 from agentgym.validate import integer
 from agentgym.wrappers.truncate import truncate_text
 
@@ -30,6 +29,8 @@ REFLECTION_INSTRUCTION = (
 )
 #: Longest transcript (characters, from the end) a reflection prompt shows.
 MAX_TRANSCRIPT = 6000
+#: Steps of the reflection example's failing transcript (its first action, repeated).
+REPEATS = 4
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,14 @@ class ReflexionAgent(ReActAgent):
         self.reflection_max_tokens = integer("reflection_max_tokens", reflection_max_tokens, low=1, high=MAX_TOKENS)
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Build the actor's demonstrations and the reflection demonstration once for the run."""
         cls(policy, **settings)  # checks the settings before the demonstrations are played
         shots = settings.get("shots", 1)
         groups = {task_group(setup.env_name, t) for t in setup.task_ids} or {None}
-        demos = demonstrations(setup, groups, shots=max(shots, 1))
-        example = next((_reflection_example(setup, d) for ds in demos.values() for d in ds[:1]), None)
+        demos = await demonstrations(setup, groups, shots=max(shots, 1))
+        first = next((ds[0] for ds in demos.values() if ds), None)
+        example = await _reflection_example(setup, first) if first is not None else None
         actor_demos = {g: ds[:shots] for g, ds in demos.items()} if shots > 0 else {}
         settings.setdefault("env_name", setup.env_name)
         return lambda: cls(policy, demos=actor_demos, example=example, **settings)
@@ -138,18 +140,34 @@ def _observations_after(record: dict[str, Any]) -> list[str]:
     return [s["observation"] for s in steps[1:]] + [record["final_observation"]]
 
 
-def _reflection_example(setup: RunSetup, demo: Any) -> ReflectionExample:
-    """A real failing transcript on a training task (its first expert action, repeated) and a plan."""
-    env = EnvConfig(setup.env_id, setup.env_kwargs).make()
-    try:
-        observation, _ = env.reset(options={"task_id": demo.task_id})
-        first, action = observation, demo.steps[0][1]
-        steps = []
-        for _ in range(4):
-            observation, *_ = env.step(action)
-            steps.append((action, observation))
-    finally:
-        env.close()
+class RepeatAction(Agent):
+    """Plays one action at every step (a typical loop); the reflection example's failing run.
+
+    Args:
+        policy: not used.
+        action: the action to repeat.
+    """
+
+    name = "repeat-action"
+
+    def __init__(self, policy: Policy, *, action: str) -> None:
+        """Keep the action."""
+        super().__init__(policy)
+        self.action = action
+
+    async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
+        """The same action again."""
+        return AgentStep(self.action)
+
+
+async def _reflection_example(setup: RunSetup, demo: Demonstration) -> ReflectionExample:
+    """A real failing transcript on a training task (its first expert action, repeated 4 times) and a plan."""
+    action = demo.steps[0][1]
+    [record] = await play_episodes(
+        setup, [demo.task_id], agent=RepeatAction, agent_kwargs={"action": action}, max_steps=REPEATS
+    )
+    first = record["first_observation"]
+    steps = [(step["action"], after) for step, after in zip(record["steps"], _observations_after(record), strict=True)]
     actions = [step[1] for step in demo.steps]
     plan = (
         f"I repeated '{action}' and made no progress after it. Next time I will do the task step by step: "

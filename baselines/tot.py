@@ -128,11 +128,11 @@ class Game24Search(Agent):
         self._value_cache: dict[str, float] = {}
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Refuse envs other than Game of 24: the search is specific to it."""
         if setup.env_name != "game24":
             raise ValueError(f"{cls.name} plays Game of 24 only, not {setup.env_name}")
-        return super().factory(policy, setup, **settings)
+        return await super().factory(policy, setup, **settings)
 
     # --- the papers' prompt wrapping -------------------------------------------------------------------
 
@@ -303,12 +303,12 @@ class ToTAgent(Game24Search):
         self.outputs = outputs
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Refuse ``outputs="all"`` where the env would not judge a list of outputs."""
         one_shot = setup.env_kwargs.get("one_shot", setup.env_id.startswith("agentgym/Game24OneShot"))
         if settings.get("outputs") == "all" and not (one_shot and setup.env_kwargs.get("judge") == "answer"):
             raise ValueError("outputs=all needs the one-shot env that judges answers (game24-oneshot, judge=answer)")
-        return super().factory(policy, setup, **settings)
+        return await super().factory(policy, setup, **settings)
 
     async def act(self, observation: str, info: dict[str, Any]) -> AgentStep:
         """Search (from the committed steps, on the step-wise env); send the best output, or all of them."""

@@ -116,7 +116,7 @@ class WebShopReActAgent(Agent):
         self.steps: list[tuple[str, str]] = []
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Check the prompt files and the env settings once for the run, then make agents.
 
         Raises:
@@ -161,11 +161,10 @@ class WebShopReActAgent(Agent):
 
     async def complete(self, prompt: str) -> tuple[str, list[Completion]]:
         """One completion at temperature 0 (ReAct), or Reflexion's ``llm()`` with its retries."""
-        oracle = self.context.expert_action if self.context else None
         if self.retries:
-            return await complete_with_retries(self.policy, prompt, max_tokens=self.max_tokens, oracle=oracle)
+            return await complete_with_retries(self.policy, prompt, max_tokens=self.max_tokens)
         sampling = Sampling(temperature=0.0, max_tokens=self.max_tokens, stop=("\n",))
-        request = Request([{"role": "user", "content": prompt}], sampling, oracle=oracle)
+        request = Request([{"role": "user", "content": prompt}], sampling)
         completion = (await self.policy.agenerate([request]))[0]
         return completion.text, [completion]
 

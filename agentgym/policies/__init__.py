@@ -11,7 +11,7 @@
   a bad port are errors, never a reason to send requests elsewhere.
 - ``sglang:PATH``: an in-process SGLang engine; ``sglang:MODEL@URL``: a running SGLang server or router.
 - ``ray:N:SPEC``: N replicas of the policy ``SPEC`` (e.g. ``ray:4:embedded``) in Ray actors (extra ``[ray]``).
-- ``expert``, ``random``: scripted policies.
+- ``expert``, ``random``: scripted policies (``expert`` answers with the episode's expert action).
 
 Backends import their heavy dependencies (torch, httpx, sglang) only when built.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from agentgym import validate
 from agentgym.error import SettingError
-from agentgym.policies.base import Completion, Message, Policy, Request, Sampling
+from agentgym.policies.base import Completion, Expert, Message, Policy, Request, Sampling
 from agentgym.policies.scripted import ExpertPolicy, RandomPolicy
 from agentgym.policies.urls import split_model_url
 from agentgym.registry import Registry
@@ -33,6 +33,7 @@ __all__ = [
     "BACKENDS",
     "DEFAULT_POLICY",
     "Completion",
+    "Expert",
     "ExpertPolicy",
     "Message",
     "Policy",

@@ -18,6 +18,8 @@ from agentgym.validate import integer, number, optional_integer
 
 #: A chat message, ``{"role": "system" | "user" | "assistant", "content": "..."}``.
 Message = dict[str, str]
+#: An episode's expert: returns the env's expert action from the current state (``None`` when it has none).
+Expert = Callable[[], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,15 @@ class Request:
         sampling: decoding settings.
         choices: if given, the completion must be one of these strings (admissible actions); backends that
             can constrain decoding do, others pick the closest (documented per backend).
-        oracle: the episode's expert, for scripted policies (``ExpertPolicy``); LLM backends ignore it.
+
+    A request is plain data (it can travel to another process or machine): nothing in it reaches back into the
+    episode. A policy that answers from the env's expert gets the expert once per episode, from the agent
+    (:meth:`Policy.with_expert`).
     """
 
     messages: list[Message]
     sampling: Sampling = field(default_factory=Sampling)
     choices: list[str] | None = None
-    oracle: Callable[[], Awaitable[str | None]] | None = None
 
 
 @dataclass
@@ -129,6 +133,15 @@ class Policy(ABC):
     async def aembed(self, texts: Sequence[str]) -> list[list[float]]:
         """Async :meth:`embed`; the default runs it in a worker thread."""
         return await asyncio.to_thread(self.embed, texts)
+
+    def with_expert(self, expert: Expert) -> Policy:
+        """Return this policy as one episode uses it, given that episode's expert.
+
+        :meth:`agentgym.agent.Agent.reset` calls it at the start of every episode. Policies that answer with
+        the expert's actions (``ExpertPolicy``) return a copy bound to ``expert``; every other policy ignores
+        it and returns itself (the default).
+        """
+        return self
 
     def chat(self, messages: list[Message], **sampling: Any) -> str:
         """Convenience: complete one chat and return the text."""

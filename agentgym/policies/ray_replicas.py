@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -86,9 +85,8 @@ class RayReplicaPolicy(Policy):
         return asyncio.run(self.agenerate(requests))
 
     async def agenerate(self, requests: Sequence[Request]) -> list[Completion]:
-        """Send ``requests`` to the least busy replica (oracles stay behind: they are the driver's)."""
-        portable = [dataclasses.replace(r, oracle=None) for r in requests]
-        return await self._call("agenerate", portable)
+        """Send ``requests`` to the least busy replica."""
+        return await self._call("agenerate", list(requests))
 
     async def aembed(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed ``texts`` on the least busy replica."""

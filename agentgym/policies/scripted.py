@@ -3,33 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from agentgym.error import PolicyError
-from agentgym.policies.base import Completion, Policy, Request
+from agentgym.policies.base import Completion, Expert, Policy, Request
 from agentgym.validate import integer
 
 
 class ExpertPolicy(Policy):
     """Answers every request with the episode's expert action (``env.unwrapped.expert_action()``).
 
-    Any agent can run on it, which makes it the 100%-solvable sanity check of an agent's plumbing and the
-    source of expert trajectories. Requests must carry an ``oracle`` (the runner sets it).
+    Any agent can run on it, which makes it the 100%-solvable sanity check of an agent's plumbing. The agent
+    hands it each episode's expert when the episode starts (:meth:`with_expert`, called by
+    :meth:`agentgym.agent.Agent.reset`); requests carry nothing but the prompt. The ``expert`` agent plays
+    the expert without asking its policy.
+
+    Args:
+        expert: the episode's expert (``None``: the run's policy, which answers nothing until bound).
     """
 
     name = "expert"
 
+    def __init__(self, expert: Expert | None = None) -> None:
+        """Keep the episode's expert, if bound."""
+        self.expert = expert
+
+    def with_expert(self, expert: Expert) -> ExpertPolicy:
+        """A copy of this policy that answers with ``expert``'s actions."""
+        bound = copy.copy(self)
+        bound.expert = expert
+        return bound
+
     async def agenerate(self, requests: Sequence[Request]) -> list[Completion]:
-        """Await each request's oracle."""
+        """Await the episode's expert once per request."""
+        if self.expert is None:
+            raise PolicyError(
+                "the expert policy answers only within an episode: an agent's reset() hands it the episode's expert"
+            )
         completions = []
-        for request in requests:
-            if request.oracle is None:
-                raise PolicyError("ExpertPolicy needs requests with an oracle (the runner provides one)")
+        for _ in requests:
             start = time.perf_counter()
-            action = await request.oracle()
+            action = await self.expert()
             completions.append(Completion([action or ""], latency_s=time.perf_counter() - start))
         return completions
 

@@ -126,9 +126,13 @@ class EpisodePlayer:
         start = time.perf_counter()
         env = _TimedEnv(handle)
         observation, info = await env.call("reset", seed=seed, options={"task_id": task_id})
-        context = EpisodeContext(
-            self.env_id, info["env_name"], task_id, lambda: env.call("expert_action"), episode, list(memory)
-        )
+        ended = False
+
+        async def expert_action() -> str | None:
+            # None once the episode is over, as the env's own expert answers: the env may play another one now.
+            return None if ended else await env.call("expert_action")
+
+        context = EpisodeContext(self.env_id, info["env_name"], task_id, expert_action, episode, list(memory))
         agent = self.make_agent()
         agent.policy = policy = SeededPolicy(agent.policy, self.seed, self.env_id, task_id, episode)
         agent.reset(observation, info, context)
@@ -160,6 +164,7 @@ class EpisodePlayer:
                 answered_by_agent=True if decision.observation is not None else None,
                 ended_by_agent=True if decision.final and not terminated else None,
             )
+        ended = True
         record.timing = {"wall_s": time.perf_counter() - start, "env_s": env.seconds, "agent_s": agent_s}
         record.worker, record.attempts = handle.name, attempt
         return record, agent

@@ -8,6 +8,7 @@ writes nothing: :meth:`RunPlan.open_store` claims the folder once the whole conf
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,7 @@ class RunPlan:
             self.policy.close()
 
 
-def plan_run(
+async def plan_run(
     env_id: str,
     agent: str | type[Agent],
     policy: str | Policy,
@@ -154,6 +155,8 @@ def plan_run(
         history = tuple(store.records.values()) if store is not None else ()
         setup = RunSetup(env_id, facts.env_name, env_config.kwargs, facts.split, tuple(facts.task_ids), history)
         make_agent = agent_class.factory(policy_obj, setup, **dict(agent_kwargs or {}))
+        if inspect.isawaitable(make_agent):  # Agent.factory is async; an agent written before may override it sync
+            make_agent = await make_agent
         config["agent"] = make_agent().config()
     except BaseException:
         if owns_policy:

@@ -154,7 +154,7 @@ async def aevaluate(
             ``RunConfigMismatch``: a run with another configuration (and ``overwrite`` is off). Nothing in
             ``out`` was changed.
     """
-    plan = plan_run(
+    plan = await plan_run(
         env_id,
         agent,
         policy,

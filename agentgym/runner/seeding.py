@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from agentgym.policies.base import Completion, Policy, Request
+from agentgym.policies.base import Completion, Expert, Policy, Request
 
 
 def episode_seed(base_seed: int, env_id: str, task_id: str, episode: int) -> int:
@@ -67,6 +67,11 @@ class SeededPolicy(Policy):
                 request = dataclasses.replace(request, sampling=dataclasses.replace(request.sampling, seed=seed))
             stamped.append(request)
         return stamped
+
+    def with_expert(self, expert: Expert) -> SeededPolicy:
+        """This view, its wrapped policy bound to the episode's ``expert`` (the view is the episode's already)."""
+        self.policy = self.policy.with_expert(expert)
+        return self
 
     def generate(self, requests: Sequence[Request]) -> list[Completion]:
         """The wrapped policy's ``generate`` on the seeded requests."""

@@ -136,9 +136,9 @@ def paper_prompt(env_name: str) -> EtoPrompt:
     return EtoPrompt(paper_prompts.text(instruction_file), example, sources)
 
 
-def project_prompt(setup: RunSetup) -> EtoPrompt:
+async def project_prompt(setup: RunSetup) -> EtoPrompt:
     """This project's instruction and one expert demonstration of the run's tasks, in ETO's layout."""
-    demos = demonstrations(setup, [None], shots=1)[None]
+    demos = (await demonstrations(setup, [None], shots=1))[None]
     example: list[str] = []
     for demo in demos[:1]:
         example.append(demo.first_observation)
@@ -200,13 +200,13 @@ class EtoAgent(Agent):
         self.turns: list[_Turn] = []
 
     @classmethod
-    def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
+    async def factory(cls, policy: Policy, setup: RunSetup, **settings: Any) -> Callable[[], Agent]:
         """Read the prompt files (or build this project's example) once for the run, then make agents."""
         settings.setdefault("env_name", setup.env_name)
         settings.setdefault("grammar", grammar_of(setup.env_id))
         if "prompt" not in settings:
             prompts = settings.get("prompts", "eto")
-            settings["prompt"] = paper_prompt(setup.env_name) if prompts == "eto" else project_prompt(setup)
+            settings["prompt"] = paper_prompt(setup.env_name) if prompts == "eto" else await project_prompt(setup)
         return lambda: cls(policy, **settings)
 
     def reset(self, observation: str, info: dict[str, Any], context: EpisodeContext) -> None:
@@ -252,8 +252,7 @@ class EtoAgent(Agent):
             last = self.turns[-1]
             last.observation = self.observation_text(last.reply, observation)
         sampling = Sampling(temperature=self.temperature, max_tokens=self.max_tokens)
-        oracle = self.context.expert_action if self.context else None
-        completion = (await self.policy.agenerate([Request(self.messages(), sampling, oracle=oracle)]))[0]
+        completion = (await self.policy.agenerate([Request(self.messages(), sampling)]))[0]
         self.turns.append(_Turn(completion.text))
         action = self.parse_action(completion.text)
         for rewrite in self.rewrite_steps:

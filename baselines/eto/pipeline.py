@@ -19,6 +19,7 @@ resuming its episodes from ``run/episodes.jsonl`` and training starting over.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -39,7 +40,6 @@ from agentgym.files import atomic_write
 from agentgym.policies import ExpertPolicy
 from agentgym.registry import resolve_env_id
 from agentgym.runner import evaluate
-from agentgym.runner.worker import EnvConfig
 from agentgym.validate import folder
 
 MANIFEST = "manifest.json"
@@ -111,7 +111,7 @@ class Pipeline:
         env_class = load_env_creator(spec.entry_point) if isinstance(spec.entry_point, str) else spec.entry_point
         self.env_name = str(getattr(env_class, "env_name", self.env_id))
         self.settings = settings.resolved(self.env_name)
-        env = EnvConfig(self.env_id, dict(self.settings.env_kwargs or {})).make()
+        env = gymnasium.make(self.env_id, **dict(self.settings.env_kwargs or {}))
         try:
             splits = env.unwrapped.tasks.splits
             if self.settings.train_split not in splits:
@@ -163,7 +163,7 @@ class Pipeline:
         """The agent made as the runner makes it for these tasks (same prompt, demonstrations and settings)."""
         setup = RunSetup(self.env_id, self.env_name, dict(self.settings.env_kwargs or {}), "custom", tuple(task_ids))
         agent_class = resolve_agent(self.settings.agent)
-        return agent_class.factory(ExpertPolicy(), setup, **self.settings.agent_settings)()
+        return asyncio.run(agent_class.factory(ExpertPolicy(), setup, **self.settings.agent_settings))()
 
     def _play(
         self, folder: Path, agent: str, policy: str, task_ids: list[str] | None, max_steps: int | None

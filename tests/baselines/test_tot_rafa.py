@@ -257,7 +257,9 @@ def test_tot_refuses_other_envs():
     from agentgym.agent import RunSetup
 
     with pytest.raises(ValueError, match="plays Game of 24 only"):
-        ToTAgent.factory(ScriptedPolicy(str), RunSetup("agentgym/ALFWorld-v0", "alfworld", {}, "valid_unseen"))
+        asyncio.run(
+            ToTAgent.factory(ScriptedPolicy(str), RunSetup("agentgym/ALFWorld-v0", "alfworld", {}, "valid_unseen"))
+        )
 
 
 # --- RAFA: replans every step; its critic re-scores a state once it has a lesson about it ----------------

@@ -248,7 +248,7 @@ def test_the_presets_need_their_files_and_reacts_client(tmp_path, monkeypatch):
         WebShopReActAgent(ScriptedPolicy(lambda r: ""))
     setup = RunSetup("agentgym/WebShop-v0", "webshop", {"observation_mode": "text"}, "test")
     with pytest.raises(ValueError, match="--preset react-webshop"):
-        WebShopReActAgent.factory(ScriptedPolicy(lambda r: ""), setup, prompts="agentgym")
+        asyncio.run(WebShopReActAgent.factory(ScriptedPolicy(lambda r: ""), setup, prompts="agentgym"))
     for name in ("react-webshop", "reflexion-webshop"):
         arguments = preset_arguments(name)
         assert arguments["agent"] == name and arguments["max_steps"] == 14

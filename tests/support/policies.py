@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable, Sequence
 
-from agentgym.policies import Completion, Policy, Request
+from agentgym.policies import Completion, Expert, Policy, Request
 
 
 class ScriptedPolicy(Policy):
-    """Answers with ``script(request)`` (a string, or an awaitable of one); keeps every request it saw."""
+    """Answers with ``script(request)`` (a string, or an awaitable of one); keeps every request it saw.
+
+    With ``uses_expert``, the script is ``script(request, expert)``: ``expert()`` is the episode's expert action
+    (an awaitable), which the policy gets as any policy does (``with_expert``, at the agent's reset).
+    """
 
     name = "scripted"
 
-    def __init__(self, script: Callable[[Request], object]) -> None:
+    def __init__(self, script: Callable[..., object], *, uses_expert: bool = False) -> None:
         self.script = script
+        self.uses_expert = uses_expert
+        self.expert: Expert | None = None
         self.requests: list[Request] = []
+
+    def with_expert(self, expert: Expert) -> ScriptedPolicy:
+        if not self.uses_expert:
+            return self
+        bound = copy.copy(self)  # shares the script and the list of requests
+        bound.expert = expert
+        return bound
 
     async def agenerate(self, requests: Sequence[Request]) -> list[Completion]:
         completions = []
         for request in requests:
             self.requests.append(request)
-            answer = self.script(request)
+            answer = self.script(request, self.expert) if self.uses_expert else self.script(request)
             if inspect.isawaitable(answer):
                 answer = await answer
             completions.append(Completion([answer or ""] * request.sampling.n))

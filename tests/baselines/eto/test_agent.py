@@ -7,6 +7,7 @@ error, ALFWorld's ``process_ob``), written out here from the raw files, without 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -116,7 +117,7 @@ def test_expert_conversations_are_what_the_agent_sends_and_pairs_keep_etos_promp
     from agentgym.baselines.eto.agent import EtoAgent
 
     setup = RunSetup("agentgym/ALFWorld-v0", "alfworld", {}, "custom", (record["task_id"],))
-    agent = EtoAgent.factory(ExpertPolicy(), setup)()
+    agent = asyncio.run(EtoAgent.factory(ExpertPolicy(), setup))()
     # A policy's conversation is the prompt of its last call plus its last reply.
     explored = conversation_of(agent, played, expert=False)
     assert explored == [*replay.prompts[-1], {"role": "assistant", "content": played["steps"][-1]["response"]}]
@@ -154,4 +155,4 @@ def test_project_prompts_work_on_any_env_and_missing_files_name_the_command(tmp_
 
     setup = RunSetup("agentgym/ALFWorld-v0", "alfworld", {}, "valid_unseen", ())
     with pytest.raises(DataNotFound, match="agentgym data download prompts"):
-        EtoAgent.factory(ExpertPolicy(), setup)
+        asyncio.run(EtoAgent.factory(ExpertPolicy(), setup))

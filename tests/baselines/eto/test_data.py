@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agentgym.agent import RunSetup
@@ -26,7 +28,7 @@ TASKS = ["1 1 4 6", "1 1 11 11"]
 
 def _agent(task_ids: list[str]) -> ReActAgent:
     setup = RunSetup("agentgym/Game24-v0", "game24", {}, "custom", tuple(task_ids))
-    return ReActAgent.factory(ExpertPolicy(), setup)()
+    return asyncio.run(ReActAgent.factory(ExpertPolicy(), setup))()
 
 
 class _Recording(ExpertPolicy):
