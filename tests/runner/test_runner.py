@@ -130,7 +130,7 @@ def test_an_episode_that_keeps_failing_becomes_an_error_record(tmp_path, monkeyp
 
 def test_bad_env_arguments_fail_fast():
     # the env's own TypeError, as an agentgym SettingError naming the env (the CLI catches agentgym's errors only)
-    with pytest.raises(SettingError, match="agentgym/Game24-v0 refused its settings: .*no_such_argument"):
+    with pytest.raises(SettingError, match=r"agentgym/Game24-v0 refused its settings: .*no_such_argument"):
         evaluate("game24", limit=1, workers=1, env_kwargs={"no_such_argument": 1}, progress=False)
 
 
