@@ -30,7 +30,7 @@ from types import MappingProxyType
 
 import gymnasium
 
-from agentgym.error import Error
+from agentgym.error import Error, SettingError
 
 #: A named rewrite of a model's action into the env's syntax (see :attr:`ActionGrammar.rewrites`).
 Rewrite = Callable[[str], str]
@@ -89,11 +89,11 @@ class ActionGrammar(ABC):
         """``action`` after the rewrites ``names``, in order.
 
         Raises:
-            ValueError: a name this grammar does not know (the message lists the known ones).
+            SettingError: (a ValueError) a name this grammar does not know (the message lists the known ones).
         """
         unknown = [name for name in names if name not in self.rewrites]
         if unknown:
-            raise ValueError(f"unknown rewrites {unknown}; known: {sorted(self.rewrites)}")
+            raise SettingError(f"unknown rewrites {unknown}; known: {sorted(self.rewrites)}")
         for name in names:
             action = self.rewrites[name](action)
         return action

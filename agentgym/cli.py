@@ -68,12 +68,6 @@ serve_app = typer.Typer(help="Serve a model server, or a benchmark's site.", no_
 app.add_typer(serve_app, name="serve")
 
 
-#: What plugin code (an env's or an agent's constructor, gymnasium's ``make``) raises for a setting it does not take
-#: or accept: Python's own errors, not agentgym's, so the commands that hand user settings (``--env-arg``,
-#: ``--agent-arg``) to plugin code catch them beside :class:`Error`.
-PLUGIN_SETTING_ERRORS = (TypeError, ValueError, KeyError)
-
-
 def console() -> Console:
     """The terminal (made per call, so that it follows the current terminal width)."""
     return Console()
@@ -249,7 +243,7 @@ def run(
     except (PolicyUnavailable, OutputError) as e:
         stopped = f"the run stopped; its finished episodes are in {out}: run the same command again to resume"
         fail(f"{e} ({stopped})", 1)
-    except (Error, *PLUGIN_SETTING_ERRORS) as e:
+    except Error as e:
         fail(e)
     print_summary(result.summary, result.out)
     failed = result.failed

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import gymnasium
 
 from agentgym.actions import FREE_TEXT, ActionGrammar
-from agentgym.error import ResetNeeded
+from agentgym.error import ResetNeeded, SettingError
 from agentgym.spaces import FreeText
 from agentgym.task import Outcome, Setup, Task
 from agentgym.tasks import RESET_OPTION_KEYS, TaskSet
@@ -94,7 +94,7 @@ class TextEnv(gymnasium.Env[str, str]):
     ) -> None:
         """Set up spaces and settings; the task loads its heavy resources (simulators, data) at first use."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+            raise SettingError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.task = task
         self.observation_space = FreeText()
         self.action_space = FreeText()
@@ -140,7 +140,7 @@ class TextEnv(gymnasium.Env[str, str]):
         unknown = set(options) - accepted
         if unknown:
             name = type(self).__name__
-            raise ValueError(f"unknown reset option(s) {sorted(unknown)}; {name} takes {sorted(accepted)}")
+            raise SettingError(f"unknown reset option(s) {sorted(unknown)}; {name} takes {sorted(accepted)}")
         task_id = self.tasks.resolve(options, self.np_random)
         setup = self.task.setup(task_id, options)
         self._task_id = task_id

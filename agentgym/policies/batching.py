@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from agentgym.error import SettingError
 from agentgym.policies.base import Completion, Request
 
 #: A blocking function that completes a batch of requests, in order.
@@ -35,9 +36,9 @@ class MicroBatcher:
     def __init__(self, run_batch: BatchFn, max_batch: int = 8, window_s: float = 0.005) -> None:
         """Create an idle batcher; the worker thread starts with the first batch."""
         if max_batch < 1:
-            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+            raise SettingError(f"max_batch must be >= 1, got {max_batch}")
         if window_s < 0:
-            raise ValueError(f"window_s must be >= 0, got {window_s}")
+            raise SettingError(f"window_s must be >= 0, got {window_s}")
         self.run_batch = run_batch
         self.max_batch = max_batch
         self.window_s = window_s

@@ -18,7 +18,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from agentgym.error import PolicyError
+from agentgym.error import PolicyError, SettingError
 from agentgym.policies.base import Completion, Policy, Request
 from agentgym.validate import integer, number
 
@@ -69,7 +69,7 @@ class RayReplicaPolicy(Policy):
         integer("replicas", replicas, low=1, high=MAX_REPLICAS)
         number("num_cpus", num_cpus, above=0)
         if spec.partition(":")[0] in ("expert", "random", "ray"):
-            raise ValueError(f"policy {spec!r} cannot be replicated on Ray (scripted policies run in the driver)")
+            raise SettingError(f"policy {spec!r} cannot be replicated on Ray (scripted policies run in the driver)")
         self.spec = spec
         self.replicas = replicas
         self.num_cpus = num_cpus

@@ -17,7 +17,7 @@ import logging
 from abc import ABC, abstractmethod
 from typing import Any
 
-from agentgym.error import WorkerCrashed
+from agentgym.error import SettingError, WorkerCrashed
 from agentgym.runner.backend import EnvBackend, EnvConfig, call_env
 from agentgym.runner.worker import EnvWorker
 
@@ -100,7 +100,7 @@ class PoolExecutor(Executor):
     ) -> None:
         """Set up the pool; envs start lazily, in parallel, as episodes need them."""
         if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
+            raise SettingError(f"workers must be >= 1, got {workers}")
         self.capacity = workers
         self.recycle_episodes = recycle_episodes
         self.recycle_memory_mb = recycle_memory_mb
@@ -271,4 +271,4 @@ def make_executor(
             recycle_memory_mb=recycle_memory_mb,
             timeout_s=timeout_s,
         )
-    raise ValueError(f"unknown executor {kind!r}; use {' or '.join(map(repr, EXECUTORS))}")
+    raise SettingError(f"unknown executor {kind!r}; use {' or '.join(map(repr, EXECUTORS))}")

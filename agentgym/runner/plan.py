@@ -8,8 +8,9 @@ writes nothing: :meth:`RunPlan.open_store` claims the folder once the whole conf
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import gymnasium
 
 from agentgym.agent import Agent, RunSetup, resolve_agent
-from agentgym.error import TaskNotFound
+from agentgym.error import Error, SettingError, TaskNotFound
 from agentgym.policies import Policy, make_policy
 from agentgym.protocol import software
 from agentgym.registry import EnvEntry, entry_for, resolve_env_id
@@ -124,12 +125,14 @@ async def plan_run(
     out = folder("out", out) if out is not None else None
     env_id = resolve_env_id(env_id)
     owns_policy = isinstance(policy, str)
-    policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
+    with _settings_refused(f"policy {policy!r} refused its settings"):
+        policy_obj = make_policy(policy, **dict(policy_kwargs or {})) if isinstance(policy, str) else policy
     try:
         agent_class = resolve_agent(agent)
         cap = max_steps if max_steps is not None else gymnasium.spec(env_id).max_episode_steps
         env_config = EnvConfig(env_id, dict(env_kwargs or {}), max_episode_steps=cap)
-        facts = env_facts(env_config, split, task_ids, limit)
+        with _settings_refused(f"{env_id} refused its settings"):
+            facts = env_facts(env_config, split, task_ids, limit)
         check_episode_count(len(facts.task_ids), max(trials, episodes_per_task))
         config = {
             "env_id": env_id,
@@ -154,10 +157,11 @@ async def plan_run(
             store.check(config, agent_name=agent_class.name)  # before the agent prepares: that may take long
         history = tuple(store.records.values()) if store is not None else ()
         setup = RunSetup(env_id, facts.env_name, env_config.kwargs, facts.split, tuple(facts.task_ids), history)
-        make_agent = agent_class.factory(policy_obj, setup, **dict(agent_kwargs or {}))
-        if inspect.isawaitable(make_agent):  # Agent.factory is async; an agent written before may override it sync
-            make_agent = await make_agent
-        config["agent"] = make_agent().config()
+        with _settings_refused(f"agent {agent_class.name!r} refused its settings"):
+            make_agent = agent_class.factory(policy_obj, setup, **dict(agent_kwargs or {}))
+            if inspect.isawaitable(make_agent):  # Agent.factory is async; one written before may override it sync
+                make_agent = await make_agent
+            config["agent"] = make_agent().config()
     except BaseException:
         if owns_policy:
             policy_obj.close()
@@ -165,6 +169,22 @@ async def plan_run(
     return RunPlan(
         env_id, entry_for(env_id), env_config, facts, config, make_agent, agent_class, policy_obj, owns_policy, store
     )
+
+
+@contextlib.contextmanager
+def _settings_refused(what: str) -> Iterator[None]:
+    """Turn what plugin code raises for a setting it does not take (Python's own errors) into a ``SettingError``.
+
+    An env's or an agent's constructor (and gymnasium's ``make``) answers an unknown or malformed setting with
+    ``TypeError``, ``ValueError`` or ``KeyError``; agentgym's own errors pass through unchanged.
+    """
+    try:
+        yield
+    except Error:
+        raise
+    except (TypeError, ValueError, KeyError) as e:
+        reason = e.args[0] if isinstance(e, KeyError) and e.args else e
+        raise SettingError(f"{what}: {reason}") from e
 
 
 def env_facts(config: EnvConfig, split: str | None, task_ids: Sequence[str] | None, limit: int | None) -> EnvFacts:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from agentgym.cli import PLUGIN_SETTING_ERRORS, console, fail, parse_settings
+from agentgym.cli import console, fail, parse_settings
 from agentgym.error import Error
 
 
@@ -36,7 +36,7 @@ def eto(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = ETOSettings(env).with_overrides({**overrides, **parse_settings(set_)})
-    except (Error, *PLUGIN_SETTING_ERRORS) as e:  # an unknown env or setting, a value of the wrong type
+    except Error as e:  # an unknown setting, a value of the wrong type
         fail(e)
     try:
         pipeline = Pipeline(settings, out, log=log, progress=progress)

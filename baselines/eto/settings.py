@@ -187,12 +187,12 @@ class ETOSettings:
         """Return a copy with ``overrides`` applied; a single number for ``dpo_beta``/``dpo_lr`` sets both.
 
         Raises:
-            ValueError: for an unknown key.
+            SettingError: (a ValueError) for an unknown key.
         """
         known = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(overrides) - known)
         if unknown:
-            raise ValueError(f"unknown ETO settings {unknown}; known: {', '.join(sorted(known))}")
+            raise SettingError(f"unknown ETO settings {unknown}; known: {', '.join(sorted(known))}")
         return dataclasses.replace(self, **overrides)
 
     def to_json(self) -> dict[str, Any]:
