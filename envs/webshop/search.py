@@ -112,42 +112,39 @@ def idf(doc_count: int, df: int) -> np.float32:
 class _Writer:
     """Stream ``(id, text)`` documents into an index folder (see :func:`write_index`)."""
 
-    def __init__(self, folder: Path, chunk_postings: int) -> None:
-        self.folder, self.chunk_postings = folder, chunk_postings
+    def __init__(self, folder: Path, chunk_tokens: int) -> None:
+        self.folder, self.chunk_tokens = folder, chunk_tokens
         self.analyzer = Analyzer()
         self.vocabulary: dict[str, int] = {}
         self.ids: list[str] = []
         self.lengths = array("i")
         self.chunks: list[Path] = []
-        self._terms, self._docs, self._freqs = array("i"), array("i"), array("i")
+        self._tokens = array("i")  # the term id of every token of the documents since the last spill
+        self._first_doc = 0  # the first of those documents
 
     def add(self, doc_id: str, text: str) -> None:
         terms = self.analyzer(text)
-        doc = len(self.ids)
         self.ids.append(doc_id)
         self.lengths.append(len(terms))
         vocabulary = self.vocabulary
-        for term, count in Counter(terms).items():
-            self._terms.append(vocabulary.setdefault(term, len(vocabulary)))
-            self._docs.append(doc)
-            self._freqs.append(count)
-        if len(self._terms) >= self.chunk_postings:
+        self._tokens.extend([vocabulary.setdefault(term, len(vocabulary)) for term in terms])
+        if len(self._tokens) >= self.chunk_tokens:
             self._spill()
 
     def _spill(self) -> None:
-        """Write the buffered postings, sorted by term (then document), as one chunk file."""
-        terms = np.frombuffer(self._terms, dtype=np.int32)
-        order = np.argsort(terms, kind="stable")
+        """Count the buffered tokens into postings, sorted by term (then document), and write them as one chunk."""
+        tokens = np.frombuffer(self._tokens, dtype=np.int32)
+        lengths = np.frombuffer(self.lengths, dtype=np.int32)[self._first_doc :]
+        docs = np.repeat(np.arange(self._first_doc, len(self.ids), dtype=np.int32), lengths)
+        order = np.argsort(tokens, kind="stable")  # documents stay in order within a term
+        tokens, docs = tokens[order], docs[order]
+        del order
+        starts = np.flatnonzero((np.diff(tokens, prepend=-1) != 0) | (np.diff(docs, prepend=-1) != 0))
+        freqs = np.diff(starts, append=len(tokens)).astype(np.int32)
         path = self.folder / f"chunk{len(self.chunks)}.npz"
-        np.savez(
-            path,
-            terms=terms[order],
-            docs=np.frombuffer(self._docs, dtype=np.int32)[order],
-            freqs=np.frombuffer(self._freqs, dtype=np.int32)[order],
-        )
+        np.savez(path, terms=tokens[starts], docs=docs[starts], freqs=freqs)
         self.chunks.append(path)
-        del terms, order
-        self._terms, self._docs, self._freqs = array("i"), array("i"), array("i")
+        self._tokens, self._first_doc = array("i"), len(self.ids)
 
     def finish(self) -> None:
         """Merge the chunks into term-grouped postings and write the index files."""
@@ -178,7 +175,7 @@ class _Writer:
         total, num_terms = int(indptr[-1]), len(indptr) - 1
         bounds = [0]
         while bounds[-1] < num_terms:
-            limit = indptr[bounds[-1]] + self.chunk_postings
+            limit = indptr[bounds[-1]] + self.chunk_tokens
             bounds.append(max(bounds[-1] + 1, int(np.searchsorted(indptr, limit, side="right")) - 1))
         folder = self.folder
         with (
@@ -224,18 +221,19 @@ def _header(descr: str, n: int) -> dict:
     return {"descr": descr, "fortran_order": False, "shape": (n,)}
 
 
-def write_index(documents: Iterable[tuple[str, str]], folder: Path, chunk_postings: int = 8_000_000) -> None:
+def write_index(documents: Iterable[tuple[str, str]], folder: Path, chunk_tokens: int = 8_000_000) -> None:
     """Index ``(id, text)`` documents into ``folder`` (written under a temporary name, then moved into place).
 
     Args:
         documents: in index order (the order only matters for Lucene's statistics, not for ties).
         folder: the index folder to create.
-        chunk_postings: postings held in memory before they are spilled to disk.
+        chunk_tokens: tokens held in memory before they are counted into postings and spilled to disk (also
+            the postings merged at a time).
     """
     folder = Path(folder)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".part"))
     try:
-        writer = _Writer(tmp, max(chunk_postings, 1))
+        writer = _Writer(tmp, max(chunk_tokens, 1))
         for doc_id, text in documents:
             writer.add(doc_id, text)
         writer.finish()
@@ -286,10 +284,10 @@ class SearchIndex:
         self._analyzer = Analyzer()
 
     @classmethod
-    def build(cls, documents: Iterable[tuple[str, str]], chunk_postings: int = 8_000_000) -> SearchIndex:
+    def build(cls, documents: Iterable[tuple[str, str]], chunk_tokens: int = 8_000_000) -> SearchIndex:
         """Index ``(id, text)`` pairs in memory (for small collections and tests)."""
         with tempfile.TemporaryDirectory() as tmp:
-            write_index(documents, Path(tmp) / "index", chunk_postings)
+            write_index(documents, Path(tmp) / "index", chunk_tokens)
             return cls(Path(tmp) / "index", in_memory=True)
 
     @classmethod
