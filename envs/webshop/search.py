@@ -398,6 +398,10 @@ class SearchIndex:
             seeds.append(clause)
             size += clause.hi - clause.lo
         docs, partial = self._accumulate(seeds)
+        return self._best_of(clauses, docs, partial, k)
+
+    def _best_of(self, clauses: list[_Clause], docs: np.ndarray, partial: np.ndarray, k: int) -> float | None:
+        """Return the ``k``-th best exact score among the sorted ``docs`` with the highest ``partial`` scores."""
         if len(docs) < k:
             return None
         many = max(_SEED_DOCS, 4 * k)
@@ -409,10 +413,11 @@ class SearchIndex:
     def _prune(self, clauses: list[_Clause], k: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Return every document that can rank in the top ``k`` with its exact score (``None``: not worth it).
 
-        Safety: ``theta`` is the score of ``k`` real documents, so a document whose single-precision score is
-        below it cannot rank in the top ``k``, whatever its id. A bound in double precision that is below the
-        single-precision number just under ``theta`` by more than any rounding of a sum of these magnitudes
-        (``margin``) proves that: its document's score rounds to at most that number.
+        Safety: ``theta`` is never above the ``k``-th best single-precision score (it is the score of ``k`` real
+        documents, or a number below such scores), so a document whose score is below it cannot rank in the top
+        ``k``, whatever its id. A bound in double precision that is below the single-precision number just under
+        ``theta`` by more than any rounding of a sum of these magnitudes (``margin``) proves that: its
+        document's score rounds to at most that number.
         """
         if len(clauses) < 2 or sum(c.hi - c.lo for c in clauses) < PRUNE_MIN_POSTINGS:
             return None
@@ -420,16 +425,21 @@ class SearchIndex:
         if theta is None or theta <= 0:
             return None
         margin = 1e-9 * (1 + sum(c.bound for c in clauses))
-        limit = float(np.nextafter(_FLOAT(theta), _FLOAT(-np.inf))) - margin
+
+        def below(theta: float) -> float:
+            return float(np.nextafter(_FLOAT(theta), _FLOAT(-np.inf))) - margin
+
         by_bound = sorted(clauses, key=lambda c: c.bound)
         optional, rest = [], 0.0  # clauses whose bounds sum below the limit: not enough on their own
         for clause in by_bound:
-            if rest + clause.bound >= limit:
+            if rest + clause.bound >= below(theta):
                 break
             optional.append(clause)
             rest += clause.bound
         docs, partial = self._accumulate(by_bound[len(optional) :])
-        keep = partial + rest >= limit
+        # The best documents of the essential clauses give a better theta (often the final one).
+        theta = max(theta, self._best_of(clauses, docs, partial, k) or theta)
+        keep = partial + rest >= below(theta)
         docs, partial = docs[keep], partial[keep]
         candidate = np.zeros(len(self._ids), dtype=bool)
         candidate[docs] = True
@@ -443,7 +453,15 @@ class SearchIndex:
                 at = np.flatnonzero(candidate[postings])
                 scores = clause.weight - clause.weight / self._denoms[clause.lo : clause.hi][at]
                 partial[np.searchsorted(docs, postings[at])] += scores
-            keep = partial + rest >= limit
+            keep = partial + rest >= below(theta)
             candidate[docs[~keep]] = False
             docs, partial = docs[keep], partial[keep]
+        if len(docs) > k:
+            # Complete sums now, in another order than the exact one: less the margin, rounded down to single
+            # precision, the k-th best is a score that k documents reach.
+            kth = float(np.partition(partial, len(docs) - k)[len(docs) - k]) - margin
+            rounded = _FLOAT(kth)
+            theta = max(theta, float(rounded if rounded <= kth else np.nextafter(rounded, _FLOAT(-np.inf))))
+            keep = partial >= below(theta)
+            docs = docs[keep]
         return docs, self._exact(clauses, docs)
