@@ -60,7 +60,7 @@ PRUNE_MIN_POSTINGS = 80_000
 #: The threshold is seeded from the highest-scoring clauses' postings, up to this many of them...
 _SEED_POSTINGS = 20_000
 #: ... of which this many documents (the best by those clauses) are scored exactly.
-_SEED_DOCS = 512
+_SEED_DOCS = 256
 
 
 def _int_to_byte4(i: int) -> int:
@@ -385,9 +385,10 @@ class SearchIndex:
         docs = np.concatenate([self._docs[c.lo : c.hi] for c in clauses])
         order = np.argsort(docs, kind="stable")  # merges the clauses' sorted runs
         docs = docs[order]
-        weights = np.concatenate([self._contributions(c) for c in clauses]).astype(np.float64)[order]
-        starts = np.flatnonzero(np.diff(docs, prepend=-1))
-        return docs[starts], np.add.reduceat(weights, starts)
+        weights = np.concatenate([self._contributions(c) for c in clauses])[order]
+        starts = np.flatnonzero(docs[1:] != docs[:-1]) + 1
+        starts = np.concatenate([[0], starts]) if len(docs) else starts
+        return docs[starts], np.add.reduceat(weights, starts, dtype=np.float64)
 
     def _threshold(self, clauses: list[_Clause], k: int) -> float | None:
         """Return a lower bound of the ``k``-th best score: the ``k``-th best of a few documents scored exactly."""
@@ -406,7 +407,10 @@ class SearchIndex:
             return None
         many = max(_SEED_DOCS, 4 * k)
         if len(docs) > many:
-            docs = np.sort(docs[np.argpartition(partial, len(docs) - many)[len(docs) - many :]])
+            least = np.partition(partial, len(docs) - many)[len(docs) - many]
+            above = np.flatnonzero(partial > least)
+            tied = np.flatnonzero(partial == least)[: many - len(above)]
+            docs = docs[np.sort(np.concatenate([above, tied]))]
         scores = self._exact(clauses, docs)
         return float(np.partition(scores, len(scores) - k)[len(scores) - k])
 
