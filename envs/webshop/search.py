@@ -328,6 +328,8 @@ class SearchIndex:
 
         ``exhaustive`` scores every matching document instead of pruning (same result, slower on large indexes).
         """
+        if k < 1:
+            return []
         clauses = self._clauses(query)
         found = None if exhaustive else self._prune(clauses, k)
         docs, scores = found if found is not None else self._score(clauses)

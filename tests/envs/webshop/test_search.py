@@ -124,6 +124,7 @@ def test_search_edge_cases(tmp_path):
     assert index.search("<script>alert(1)</script> red") == ["A3", "A1"]
     assert index.search("x" * 100_000) == []
     assert index.search("red dress denim", k=2) == index.search("red dress denim")[:2]
+    assert index.search("red dress denim", k=0) == index.search("red", k=-1) == []
     assert len(index.search("red dress denim")) == 3
     # A document without terms is not part of Lucene's statistics (docCount 3, not 4).
     assert index.doc_count == 3 and len(index) == 4
