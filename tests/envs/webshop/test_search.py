@@ -124,10 +124,11 @@ def test_search_edge_cases(tmp_path):
     assert index.search("<script>alert(1)</script> red") == ["A3", "A1"]
     assert index.search("x" * 100_000) == []
     assert index.search("red dress denim", k=2) == index.search("red dress denim")[:2]
+    assert index.search("red dress denim", k=0) == index.search("red", k=-1) == []
     assert len(index.search("red dress denim")) == 3
     # A document without terms is not part of Lucene's statistics (docCount 3, not 4).
     assert index.doc_count == 3 and len(index) == 4
-    chunked = SearchIndex.build(docs, chunk_postings=1)
+    chunked = SearchIndex.build(docs, chunk_tokens=1)
     assert chunked.scored("red dress denim") == index.scored("red dress denim")
     write_index(docs, tmp_path / "index")
     on_disk = SearchIndex(tmp_path / "index")
@@ -146,9 +147,9 @@ def test_spilled_and_merged_index_equals_one_chunk_index_at_mid_size(catalog, tm
         (f"S{i:09d}", f"{text} {' '.join(rng.choices(words, k=5))}")
         for i, (_, text) in enumerate(rng.choices(base, k=39_000))
     ]
-    write_index(docs, tmp_path / "one", chunk_postings=10**9)
-    write_index(docs, tmp_path / "many", chunk_postings=50_000)  # dozens of chunks and merge ranges
-    for name in ("docs.npy", "denoms.npy", "indptr.npy", "ids.npy", "tiebreak.npy"):
+    write_index(docs, tmp_path / "one", chunk_tokens=10**9)
+    write_index(docs, tmp_path / "many", chunk_tokens=50_000)  # dozens of chunks and merge ranges
+    for name in ("docs.npy", "denoms.npy", "termmax.npy", "indptr.npy", "ids.npy", "tiebreak.npy"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes(), name
     one, many = SearchIndex(tmp_path / "one"), SearchIndex(tmp_path / "many")
     for _, text in rng.sample(base, 50):
