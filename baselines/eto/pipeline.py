@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium
-from gymnasium.envs.registration import load_env_creator
 
 from agentgym.agent import Agent, RunSetup, resolve_agent
 from agentgym.baselines.eto.conversations import conversation_of, make_pairs, prompt_messages, to_turns
@@ -107,9 +106,11 @@ class Pipeline:
             self.env_id = resolve_env_id(settings.env)
         except KeyError as e:
             raise ValueError(str(e.args[0])) from e
-        spec = gymnasium.spec(self.env_id)
-        env_class = load_env_creator(spec.entry_point) if isinstance(spec.entry_point, str) else spec.entry_point
-        self.env_name = str(getattr(env_class, "env_name", self.env_id))
+        probe = gymnasium.make(self.env_id)  # cheap: an env loads its data and simulator at its first reset
+        try:
+            self.env_name = str(getattr(probe.unwrapped, "env_name", self.env_id))
+        finally:
+            probe.close()
         self.settings = settings.resolved(self.env_name)
         env = gymnasium.make(self.env_id, **dict(self.settings.env_kwargs or {}))
         try:

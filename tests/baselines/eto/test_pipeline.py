@@ -185,3 +185,15 @@ def test_lora_training_saves_merged_plain_checkpoints(tmp_path):
     for folder in (tmp_path / "sft", tmp_path / "dpo"):
         assert (folder / "model.safetensors").is_file() and not (folder / "adapter_config.json").exists()
         assert "lora" not in (folder / "config.json").read_text().lower()
+
+
+@pytest.mark.parametrize("env", ["game24", "alfworld", "sciworld"])
+def test_the_pipeline_takes_the_env_defaults_of_its_benchmark(env, tmp_path):
+    from agentgym.baselines.eto.pipeline import Pipeline
+    from agentgym.baselines.eto.settings import ENV_DEFAULTS, ETOSettings
+
+    pipeline = Pipeline(ETOSettings(env), tmp_path / "run")
+    defaults = ENV_DEFAULTS[env]
+    assert pipeline.env_name == env
+    assert (pipeline.settings.train_split, pipeline.settings.max_steps) == (defaults.train_split, defaults.max_steps)
+    assert pipeline.eval_command(tmp_path / "ckpt").startswith(f"agentgym run {env} --agent eto ")
