@@ -354,7 +354,9 @@ def serve_policy(
         else:
             name = model
         typer.echo(f"serving at {server.base_url}; use --policy openai:{name}@{server.base_url}")
-        server.wait()
+        code = server.wait()
+        if code != 0:  # its log is removed when it stops: show how it ended first
+            fail(f"the server exited with code {code}: {server.log_tail(3)}", 1)
     except KeyboardInterrupt:
         pass
     finally:

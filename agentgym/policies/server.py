@@ -39,7 +39,7 @@ class ServerProcess:
         url: the server root, e.g. ``http://127.0.0.1:30000``.
         health_path: the path that answers HTTP 200 once the server can serve.
         startup_timeout_s: seconds to wait for health before giving up.
-        log_path: file for the server's stdout and stderr (default: a temporary file).
+        log_path: file for the server's stdout and stderr (default: a temporary file, removed by :meth:`stop`).
         env: extra environment variables for the server.
     """
 
@@ -58,7 +58,8 @@ class ServerProcess:
         self.url = url.rstrip("/")
         self.health_path = health_path
         self.startup_timeout_s = startup_timeout_s
-        self.log_path = Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="agentgym-server-")[1])
+        self.log_path = Path(log_path) if log_path else _temporary_log()
+        self._owns_log = not log_path
         self.env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -75,6 +76,8 @@ class ServerProcess:
         """
         if self.alive:
             return self
+        if self._owns_log and not self.log_path.exists():  # started again after a stop
+            self.log_path = _temporary_log()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command,
@@ -128,7 +131,14 @@ class ServerProcess:
             return ""
 
     def stop(self, timeout_s: float = 15.0) -> None:
-        """Stop the server's process group: SIGTERM, then SIGKILL after ``timeout_s``."""
+        """Stop the server's process group (SIGTERM, then SIGKILL after ``timeout_s``); remove a temporary log."""
+        try:
+            self._stop_process(timeout_s)
+        finally:
+            if self._owns_log:
+                self.log_path.unlink(missing_ok=True)
+
+    def _stop_process(self, timeout_s: float) -> None:
         if self.process is None:
             return
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -155,6 +165,12 @@ class ServerProcess:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _temporary_log() -> Path:
+    descriptor, name = tempfile.mkstemp(prefix="agentgym-server-", suffix=".log")
+    os.close(descriptor)
+    return Path(name)
 
 
 def python_module_command(module: str, *args: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -81,3 +82,31 @@ def test_serve_policy_refuses_an_unknown_backend():
     process = start("policy", "--backend", "nope")
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 2 and "unknown server backend 'nope'" in output
+
+
+def test_serve_policy_reports_a_server_that_dies_while_serving(monkeypatch):
+    """A server healthy at first that then crashes: exit 1 with its log's end, and its temporary log removed."""
+    from typer.testing import CliRunner
+
+    import agentgym.policies
+    from agentgym.cli import app
+    from agentgym.policies.server import ServerProcess
+
+    port = free_port()
+    script = (
+        "import http.server, threading, sys, time\n"
+        f"server = http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler)\n"
+        "threading.Thread(target=server.serve_forever, daemon=True).start()\n"
+        "time.sleep(2); print('CUDA out of memory', flush=True); sys.exit(7)\n"
+    )
+    servers = []
+
+    def launch(backend, model, port_, host, **options):
+        servers.append(ServerProcess([sys.executable, "-c", script], f"http://127.0.0.1:{port}", health_path="/"))
+        return servers[0].start()
+
+    monkeypatch.setattr(agentgym.policies, "launch_policy_server", launch)
+    result = CliRunner().invoke(app, ["serve", "policy", "--backend", "llamacpp", "--model", "m.gguf"])
+    assert result.exit_code == 1
+    assert re.search(r"error: the server exited with code 7: .*CUDA out of memory\n$", result.output)
+    assert "Traceback" not in result.output and not servers[0].log_path.exists()

@@ -44,3 +44,27 @@ def test_unhealthy_server_times_out_and_is_killed():
     with pytest.raises(PolicyError, match="not healthy"):
         server.start()
     assert not server.alive
+
+
+def test_a_temporary_log_is_removed_on_stop_and_recreated_on_restart(tmp_path):
+    port = free_port()
+    command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]
+    server = ServerProcess(command, f"http://127.0.0.1:{port}", health_path="/", startup_timeout_s=30)
+    for _ in range(2):
+        with server:
+            first_log = server.log_path
+            assert first_log.exists() and server.healthy()
+        assert not first_log.exists()
+
+
+def test_a_failed_start_leaves_no_temporary_log_but_keeps_a_named_one(tmp_path):
+    command = [sys.executable, "-c", "import sys; print('no GPU here'); sys.exit(3)"]
+    server = ServerProcess(command, f"http://127.0.0.1:{free_port()}", startup_timeout_s=60)
+    with pytest.raises(PolicyError, match="no GPU here"):
+        server.start()
+    assert not server.log_path.exists()
+    named = tmp_path / "server.log"
+    server = ServerProcess(command, f"http://127.0.0.1:{free_port()}", startup_timeout_s=60, log_path=named)
+    with pytest.raises(PolicyError, match="no GPU here"):
+        server.start()
+    assert "no GPU here" in named.read_text()
