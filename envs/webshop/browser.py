@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import threading
 from itertools import count
 from typing import Any
@@ -115,6 +116,7 @@ class WebShopBrowserTask(WebShopTask):
         self._site_origin = self._site_url or "own"
         self._site: BackgroundSite | None = None
         self._driver: Any = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._session_id = ""
         self._page: pages.ParsedPage | None = None
         self._done = False
@@ -132,6 +134,8 @@ class WebShopBrowserTask(WebShopTask):
         if self._site_url is None:
             self._site = BackgroundSite(catalog=self.catalog_name, goals=self.goal_kind).start()
             self._site_url = self._site.url
+        # Chromium's profile and the files it leaves in TMPDIR go to a folder of ours, removed at close.
+        self._scratch = tempfile.TemporaryDirectory(prefix="agentgym-chromium-", ignore_cleanup_errors=True)
         options = Options()
         options.binary_location = browser
         for argument in (
@@ -139,13 +143,16 @@ class WebShopBrowserTask(WebShopTask):
             "--disable-dev-shm-usage",
             "--disable-gpu",
             "--window-size=1280,1024",
+            f"--user-data-dir={self._scratch.name}/profile",
         ):
             options.add_argument(argument)
         if self.headless:
             options.add_argument("--headless=new")
+        service = Service(driver, env={**os.environ, "TMPDIR": self._scratch.name})
         try:
-            self._driver = webdriver.Chrome(service=Service(driver), options=options)
+            self._driver = webdriver.Chrome(service=service, options=options)
         except Exception as e:
+            self._scratch.cleanup()
             raise EnvCrashed(f"Chromium could not start ({browser}, {driver}): {e}") from e
         self._driver.set_page_load_timeout(PAGE_TIMEOUT_S)
 
@@ -299,12 +306,15 @@ class WebShopBrowserTask(WebShopTask):
         return {"observation_mode": self.observation_mode, "site": self._site_origin}
 
     def close(self) -> None:
-        """Quit the browser and stop the site this task started (idempotent)."""
+        """Quit the browser, remove its files and stop the site this task started (idempotent)."""
         if self._driver is not None:
             try:
                 self._driver.quit()
             finally:
                 self._driver = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
         if self._site is not None:
             self._site.stop()
             self._site = None

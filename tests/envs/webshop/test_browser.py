@@ -108,3 +108,23 @@ def test_agentgym_test_split_in_the_browser_shows_agentgyms_goal(browser_env):
     obs, info = browser_env.reset(options={"split": "agentgym_test", "index": index})
     assert info["task_id"] == f"agentgym_{index}" and info["task"] == agentgym[index]["instruction_text"]
     assert obs == f"WebShop [SEP] Instruction: [SEP] {agentgym[index]['instruction_text']} [SEP] Search"
+
+
+def test_close_leaves_no_browser_files_behind(data_present):
+    """Chromium's profile and its TMPDIR files live in the env's own folder, removed at close."""
+    import tempfile
+    from pathlib import Path
+
+    def chromium_leftovers():
+        return set(Path(tempfile.gettempdir()).glob("org.chromium.Chromium.*"))
+
+    before = chromium_leftovers()
+    env = WebShopBrowserEnv()
+    try:
+        env.reset(options={"split": "test", "index": 0})
+        scratch = Path(env.unwrapped.task._scratch.name)
+        assert (scratch / "profile").is_dir()
+    finally:
+        env.close()
+    assert not scratch.exists()
+    assert chromium_leftovers() <= before
