@@ -8,9 +8,9 @@ could not be checked against either are left out rather than quoted from memory.
 
 from __future__ import annotations
 
-from agentgym.presets import Preset, Published, preset, preset_arguments
+from agentgym.presets import Preset, Published
 
-__all__ = ["PRESETS", "Preset", "Published", "preset", "preset_arguments"]
+__all__ = ["PRESETS"]
 
 _REFLEXION_LOG = "Reflexion repository run logs (noahshinn/reflexion, alfworld_runs/*_run_logs)"
 _ETO_TABLE = "ETO paper (Song et al., ACL 2024), Table 2"

@@ -31,10 +31,10 @@ from agentgym.agent import EpisodeContext
 from agentgym.baselines.alfworld_harness import ALFWorldReActAgent, ALFWorldReflexionAgent
 from agentgym.baselines.cops_alfworld import ALFWorldCoPSAgent, TrialBank
 from agentgym.baselines.embeddings import make_embedder
-from agentgym.baselines.presets import preset_arguments
 from agentgym.baselines.webshop_harness import ENV_KWARGS, WebShopReActAgent, WebShopReflexionAgent
 from agentgym.envs.alfworld.games import TASK_TYPES
 from agentgym.policies import make_policy
+from agentgym.presets import preset_arguments
 
 PRESETS = {
     "react-alfworld": ALFWorldReActAgent,

@@ -29,10 +29,10 @@ from rich.table import Table
 import agentgym
 from agentgym.agent import resolve_agent
 from agentgym.baselines import game24_prompts
-from agentgym.baselines.presets import preset_arguments
 from agentgym.envs.game24.arithmetic import format_number, judge_answer
 from agentgym.envs.game24.solver import legal_moves, solvable
 from agentgym.policies import Completion, Policy, Request
+from agentgym.presets import preset_arguments
 
 PRESETS = ("tot-game24", "tot-b1-game24", "rafa-game24", "rafa-b2-game24")
 TEST_PUZZLES = ("4 5 6 10", "4 9 10 13", "1 3 4 6", "2 2 6 6", "3 3 8 8", "1 4 8 8", "2 7 8 9", "5 5 5 9")

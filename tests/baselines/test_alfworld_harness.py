@@ -14,8 +14,8 @@ import agentgym
 from agentgym.agent import EpisodeContext
 from agentgym.baselines.alfworld_harness import ALFWorldReActAgent, ALFWorldReflexionAgent
 from agentgym.baselines.demos import Demonstration
-from agentgym.baselines.presets import preset_arguments
 from agentgym.error import DataNotFound
+from agentgym.presets import preset_arguments
 from tests.support.policies import ScriptedPolicy
 
 LOOK = "valid_unseen/look_at_obj_in_light-AlarmClock-None-DeskLamp-308/trial_T20190908_222917_366542"

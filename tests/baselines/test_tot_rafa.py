@@ -12,10 +12,10 @@ import pytest
 
 import agentgym
 from agentgym.baselines import game24_prompts, paper_prompts
-from agentgym.baselines.presets import preset_arguments
 from agentgym.baselines.rafa import RAFAAgent
 from agentgym.baselines.tot import ToTAgent
 from agentgym.error import DataNotFound
+from agentgym.presets import preset_arguments
 from tests.envs.game24.test_arithmetic import tot_reference
 from tests.support.policies import ScriptedPolicy, TablePolicy
 

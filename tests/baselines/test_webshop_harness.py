@@ -14,9 +14,9 @@ import pytest
 
 import agentgym
 from agentgym.agent import EpisodeContext, RunSetup
-from agentgym.baselines.presets import preset_arguments
 from agentgym.baselines.webshop_harness import WebShopReActAgent, WebShopReflexionAgent
 from agentgym.error import DataNotFound
+from agentgym.presets import preset_arguments
 from tests.support.policies import ScriptedPolicy
 
 pytest.importorskip("thefuzz")

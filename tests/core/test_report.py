@@ -5,8 +5,9 @@ from typer.testing import CliRunner
 
 import agentgym
 from agentgym import report
-from agentgym.baselines.presets import PRESETS, preset_arguments
+from agentgym.baselines.presets import PRESETS
 from agentgym.cli import app
+from agentgym.presets import preset_arguments
 from tests.baselines.test_every_env import ENV_IDS, first_task
 from tests.support.agents import LearnsFromMemory
 
