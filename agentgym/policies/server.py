@@ -58,8 +58,8 @@ class ServerProcess:
         self.url = url.rstrip("/")
         self.health_path = health_path
         self.startup_timeout_s = startup_timeout_s
-        self.log_path = Path(log_path) if log_path else _temporary_log()
-        self._owns_log = not log_path
+        self._named_log = Path(log_path) if log_path else None
+        self.log_path = self._named_log  # set by start: the named file, or a new temporary one
         self.env = dict(env or {})
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -76,8 +76,7 @@ class ServerProcess:
         """
         if self.alive:
             return self
-        if self._owns_log and not self.log_path.exists():  # started again after a stop
-            self.log_path = _temporary_log()
+        self.log_path = self._named_log or _temporary_log()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command,
@@ -125,6 +124,8 @@ class ServerProcess:
 
     def log_tail(self, lines: int = 30) -> str:
         """Return the last lines of the server's log."""
+        if self.log_path is None:
+            return ""
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
@@ -135,7 +136,7 @@ class ServerProcess:
         try:
             self._stop_process(timeout_s)
         finally:
-            if self._owns_log:
+            if self.log_path is not None and self.log_path != self._named_log:
                 self.log_path.unlink(missing_ok=True)
 
     def _stop_process(self, timeout_s: float) -> None:

@@ -115,16 +115,17 @@ def test_close_leaves_no_browser_files_behind(data_present):
     import tempfile
     from pathlib import Path
 
-    def chromium_leftovers():
-        return set(Path(tempfile.gettempdir()).glob("org.chromium.Chromium.*"))
+    def folders():
+        temp = Path(tempfile.gettempdir())
+        return set(temp.glob("org.chromium.Chromium.*")), set(temp.glob("agentgym-chromium-*"))
 
-    before = chromium_leftovers()
+    chromium_before, ours_before = folders()
     env = WebShopBrowserEnv()
     try:
         env.reset(options={"split": "test", "index": 0})
-        scratch = Path(env.unwrapped.task._scratch.name)
-        assert (scratch / "profile").is_dir()
+        ours = folders()[1] - ours_before
+        assert len(ours) == 1 and (ours.pop() / "profile").is_dir()
     finally:
         env.close()
-    assert not scratch.exists()
-    assert chromium_leftovers() <= before
+    chromium_after, ours_after = folders()
+    assert chromium_after <= chromium_before and ours_after <= ours_before
